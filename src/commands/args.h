@@ -1,0 +1,37 @@
+// Argument parsing shared by command handlers, with Redis's exact errors. Each Parse* writes
+// the error reply itself and returns false, so a handler can `if (!Parse...) return;`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "protocol/errors.h"
+#include "protocol/reply_builder.h"
+#include "util/strings.h"
+
+namespace organic::commands {
+
+inline bool ParseIntArg(std::string_view arg, protocol::ReplyBuilder* reply, int64_t* out) {
+  if (!ParseInt64(arg, out)) {
+    reply->Error(protocol::kNotInteger);
+    return false;
+  }
+  return true;
+}
+
+// Like ParseIntArg with an explicit message (Redis's getLongLongFromObjectOrReply with msg).
+inline bool ParseIntArgOr(std::string_view arg, protocol::ReplyBuilder* reply, int64_t* out,
+                          std::string_view error) {
+  if (!ParseInt64(arg, out)) {
+    reply->Error(error);
+    return false;
+  }
+  return true;
+}
+
+inline bool ArgIs(std::string_view arg, std::string_view option) {
+  return EqualsIgnoreCase(arg, option);
+}
+
+}  // namespace organic::commands

@@ -1,0 +1,87 @@
+#include "commands/command_table.h"
+
+#include <algorithm>
+
+#include "util/strings.h"
+
+namespace organic::commands {
+
+void CommandTable::Register(CommandSpec spec) {
+  index_[ToLowerAscii(spec.name)] = commands_.size();
+  commands_.push_back(std::move(spec));
+}
+
+const CommandSpec* CommandTable::Find(std::string_view name) const {
+  if (name.size() > 64) return nullptr;
+  auto it = index_.find(ToLowerAscii(name));
+  return it == index_.end() ? nullptr : &commands_[it->second];
+}
+
+namespace {
+// Redis formats arguments in error messages with printf's "%.*s": at most 128 bytes, and a NUL
+// byte ends the argument. CR/LF become spaces when the error is written.
+std::string CArgPrefix(std::string_view s, size_t max) {
+  size_t n = std::min(max, s.size());
+  size_t nul = s.substr(0, n).find('\0');
+  return std::string(s.substr(0, nul == std::string_view::npos ? n : nul));
+}
+
+bool ArityOk(int arity, size_t argc) {
+  return (arity > 0 && argc == static_cast<size_t>(arity)) ||
+         (arity < 0 && argc >= static_cast<size_t>(-arity));
+}
+
+std::string Upper(std::string s) {
+  for (char& c : s) c = static_cast<char>(toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+}  // namespace
+
+std::string UnknownCommandError(std::span<const std::string> args) {
+  std::string list;
+  for (size_t i = 1; i < args.size() && list.size() < 128; i++) {
+    list += "'" + CArgPrefix(args[i], 128 - list.size()) + "' ";
+  }
+  return "ERR unknown command '" + CArgPrefix(args[0], 128) +
+         "', with args beginning with: " + list;
+}
+
+const CommandSpec* CommandTable::Resolve(std::span<const std::string> args,
+                                         protocol::ReplyBuilder* reply) const {
+  const CommandSpec* spec = Find(args[0]);
+  if (spec == nullptr) {
+    reply->Error(UnknownCommandError(args));
+    return nullptr;
+  }
+  if (!spec->subcommands.empty() && args.size() >= 2) {
+    std::string full = ToLowerAscii(spec->name) + "|" + ToLowerAscii(args[1]);
+    for (const CommandSpec& sub : spec->subcommands) {
+      if (sub.name == full) {
+        if (!ArityOk(sub.arity, args.size())) {
+          reply->Error("ERR wrong number of arguments for '" + full + "' command");
+          return nullptr;
+        }
+        return &sub;
+      }
+    }
+    reply->Error("ERR unknown subcommand '" + CArgPrefix(args[1], 128) + "'. Try " +
+                 Upper(spec->name) + " HELP.");
+    return nullptr;
+  }
+  if (!ArityOk(spec->arity, args.size())) {
+    reply->Error("ERR wrong number of arguments for '" + ToLowerAscii(spec->name) + "' command");
+    return nullptr;
+  }
+  return spec;
+}
+
+void RegisterAllCommands(CommandTable* table) {
+  RegisterConnectionCommands(table);
+  RegisterStringCommands(table);
+  RegisterKeyspaceCommands(table);
+  RegisterExpireCommands(table);
+  RegisterServerCommands(table);
+  RegisterIntrospectionCommands(table);
+}
+
+}  // namespace organic::commands

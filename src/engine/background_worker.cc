@@ -1,0 +1,57 @@
+#include "engine/background_worker.h"
+
+namespace organic::engine {
+
+void BackgroundWorker::Start() {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (thread_.joinable()) return;
+  stopping_ = false;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void BackgroundWorker::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!thread_.joinable()) return;
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void BackgroundWorker::Post(std::function<void()> task) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (thread_.joinable() && !stopping_) {
+      tasks_.push_back(std::move(task));
+      cv_.notify_one();
+      return;
+    }
+  }
+  task();
+}
+
+size_t BackgroundWorker::pending() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return tasks_.size() + running_;
+}
+
+void BackgroundWorker::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
+    if (tasks_.empty()) {
+      if (stopping_) return;
+      continue;
+    }
+    std::function<void()> task = std::move(tasks_.front());
+    tasks_.pop_front();
+    running_++;
+    lock.unlock();
+    task();
+    lock.lock();
+    running_--;
+  }
+}
+
+}  // namespace organic::engine

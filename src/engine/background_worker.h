@@ -1,0 +1,40 @@
+// BackgroundWorker: one thread running posted tasks in FIFO order (WAL fsync in everysec mode,
+// closing retired WAL files; later metabolic flushes and compaction). The loop thread posts
+// and never waits for a task, except in Stop(), which drains the queue at shutdown.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+
+namespace organic::engine {
+
+class BackgroundWorker {
+ public:
+  BackgroundWorker() = default;
+  ~BackgroundWorker() { Stop(); }
+  BackgroundWorker(const BackgroundWorker&) = delete;
+  BackgroundWorker& operator=(const BackgroundWorker&) = delete;
+
+  void Start();
+  // Runs every task already posted, then joins the thread. Idempotent.
+  void Stop();
+  // Queues task; thread-safe. Tasks posted after Stop() run inline on the caller's thread.
+  void Post(std::function<void()> task);
+  // Tasks queued and not yet finished (for INFO).
+  size_t pending() const;
+
+ private:
+  void Run();
+
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::function<void()>> tasks_;  // guarded by mu_
+  size_t running_ = 0;                       // guarded by mu_
+  bool stopping_ = false;                    // guarded by mu_
+  std::thread thread_;
+};
+
+}  // namespace organic::engine

@@ -1,0 +1,299 @@
+#include "engine/memtable.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "util/coding.h"
+
+namespace organic::engine {
+
+// An Entry has no declared members: its bytes are laid out as below and reached only through
+// the helpers in this file. `Entry*` points at the header word.
+//   offset 0          u64 word = sequence << 16 | height << 8 | type << 2 | flags
+//   offset 8          Entry* next[height]
+//   offset 8+8h       atomic u32 access count
+//   offset 12+8h      [i64 expire-at, only if flags & kHasExpire]
+//   then              varint key length, varint value length, key bytes, value bytes
+struct MemTable::Entry {};
+
+namespace {
+
+using Entry = MemTable::Entry;
+constexpr uint8_t kHasExpire = 0x01;
+constexpr uint8_t kRawEncoding = 0x02;  // Redis encoding hint (see RecordView)
+
+inline uint64_t Word(const Entry* e) {
+  uint64_t w;
+  memcpy(&w, e, 8);
+  return w;
+}
+inline void SetWord(Entry* e, uint64_t w) { memcpy(e, &w, 8); }
+inline int HeightOf(const Entry* e) { return static_cast<int>((Word(e) >> 8) & 0xff); }
+inline uint8_t FlagsOf(const Entry* e) { return static_cast<uint8_t>(Word(e) & 0x3); }
+inline Entry** Links(const Entry* e) {
+  return reinterpret_cast<Entry**>(reinterpret_cast<char*>(const_cast<Entry*>(e)) + 8);
+}
+inline std::atomic<uint32_t>* AccessPtr(const Entry* e) {
+  return reinterpret_cast<std::atomic<uint32_t>*>(reinterpret_cast<char*>(const_cast<Entry*>(e)) +
+                                                  8 + 8 * HeightOf(e));
+}
+inline const char* AfterAccess(const Entry* e) {
+  return reinterpret_cast<const char*>(e) + 12 + 8 * HeightOf(e);
+}
+inline uint64_t MakeWord(uint64_t sequence, int height, ValueType type, uint8_t flags) {
+  return (sequence << 16) | (static_cast<uint64_t>(height) << 8) |
+         (static_cast<uint64_t>(type) << 2) | flags;
+}
+
+struct Payload {
+  std::string_view key;
+  std::string_view value;
+};
+inline Payload ReadPayload(const Entry* e) {
+  const char* p = AfterAccess(e);
+  if (FlagsOf(e) & kHasExpire) p += 8;
+  uint64_t klen = 0, vlen = 0;
+  p = DecodeVarint64(p, p + 10, &klen);
+  p = DecodeVarint64(p, p + 10, &vlen);
+  return Payload{std::string_view(p, klen), std::string_view(p + klen, vlen)};
+}
+
+inline int CompareKeys(std::string_view a, std::string_view b) {
+  size_t n = a.size() < b.size() ? a.size() : b.size();
+  int r = n == 0 ? 0 : memcmp(a.data(), b.data(), n);
+  if (r != 0) return r;
+  return a.size() < b.size() ? -1 : (a.size() > b.size() ? 1 : 0);
+}
+
+size_t EntrySize(int height, bool has_expire, size_t klen, size_t vlen) {
+  return 12 + 8 * static_cast<size_t>(height) + (has_expire ? 8 : 0) +
+         static_cast<size_t>(VarintLength(klen) + VarintLength(vlen)) + klen + vlen;
+}
+
+}  // namespace
+
+MemTable::MemTable() : rng_(0x5eed) {
+  head_ = NewEntry(kMaxHeight, std::string_view(), 0, ValueType::kString, 0, std::string_view(), 0);
+  for (int i = 0; i < kMaxHeight; i++) Links(head_)[i] = nullptr;
+  entry_count_ = 0;
+  memory_bytes_ = 0;
+}
+
+MemTable::~MemTable() {
+  Clear();
+  free(head_);
+}
+
+void MemTable::Clear() {
+  Entry* e = Links(head_)[0];
+  while (e != nullptr) {
+    Entry* next = Links(e)[0];
+    free(e);
+    e = next;
+  }
+  for (int i = 0; i < kMaxHeight; i++) Links(head_)[i] = nullptr;
+  max_height_ = 1;
+  entry_count_ = 0;
+  memory_bytes_ = 0;
+}
+
+MemTable::Entry* MemTable::NewEntry(int height, std::string_view key, uint64_t sequence,
+                                    ValueType type, int64_t expire_at_ms,
+                                    std::string_view value, uint8_t extra_flags) {
+  bool has_expire = expire_at_ms != 0;
+  size_t size = EntrySize(height, has_expire, key.size(), value.size());
+  char* mem = static_cast<char*>(malloc(size));
+  if (mem == nullptr) abort();  // out of memory: the allocator is jemalloc, which never returns
+                                // null short of address-space exhaustion.
+  Entry* e = reinterpret_cast<Entry*>(mem);
+  SetWord(e, MakeWord(sequence, height, type,
+                     static_cast<uint8_t>((has_expire ? kHasExpire : 0) | extra_flags)));
+  new (AccessPtr(e)) std::atomic<uint32_t>(0);
+  char* p = mem + 12 + 8 * height;
+  if (has_expire) {
+    memcpy(p, &expire_at_ms, 8);
+    p += 8;
+  }
+  p = EncodeVarint64(p, key.size());
+  p = EncodeVarint64(p, value.size());
+  if (!key.empty()) memcpy(p, key.data(), key.size());
+  if (!value.empty()) memcpy(p + key.size(), value.data(), value.size());
+  memory_bytes_ += size;
+  return e;
+}
+
+void MemTable::FreeEntry(Entry* e) {
+  Payload pl = ReadPayload(e);
+  memory_bytes_ -= EntrySize(HeightOf(e), FlagsOf(e) & kHasExpire, pl.key.size(), pl.value.size());
+  free(e);
+}
+
+int MemTable::RandomHeight() {
+  // Branching factor 4, as LevelDB: ~1.33 pointers per entry on average.
+  int height = 1;
+  while (height < kMaxHeight && (rng_() & 3) == 0) height++;
+  return height;
+}
+
+MemTable::Entry* MemTable::FindGreaterOrEqual(std::string_view key, Entry** prev) const {
+  Entry* x = head_;
+  int level = max_height_ - 1;
+  while (true) {
+    Entry* next = Links(x)[level];
+    if (next != nullptr) __builtin_prefetch(next);
+    if (next != nullptr && CompareKeys(ReadPayload(next).key, key) < 0) {
+      x = next;
+    } else {
+      if (prev != nullptr) prev[level] = x;
+      if (level == 0) return next;
+      level--;
+    }
+  }
+}
+
+MemTable::Entry* MemTable::Find(std::string_view key) const {
+  Entry* e = FindGreaterOrEqual(key, nullptr);
+  if (e != nullptr && ReadPayload(e).key == key) return e;
+  return nullptr;
+}
+
+void MemTable::ReplaceLinked(Entry** prev, Entry* old, Entry* replacement) {
+  int height = HeightOf(old);
+  for (int i = 0; i < height; i++) {
+    Links(replacement)[i] = Links(old)[i];
+    Links(prev[i])[i] = replacement;
+  }
+  FreeEntry(old);
+}
+
+MemTable::Entry* MemTable::Upsert(std::string_view key, uint64_t sequence, ValueType type,
+                                  int64_t expire_at_ms, std::string_view value,
+                                  bool raw_encoding, bool* existed, int64_t* old_expire_at_ms) {
+  uint8_t extra = raw_encoding ? kRawEncoding : 0;
+  Entry* prev[kMaxHeight];
+  Entry* e = FindGreaterOrEqual(key, prev);
+  if (e != nullptr && ReadPayload(e).key == key) {
+    *existed = true;
+    *old_expire_at_ms = ExpireAt(e);
+    Payload pl = ReadPayload(e);
+    bool had_expire = FlagsOf(e) & kHasExpire;
+    int height = HeightOf(e);
+    if (pl.value.size() == value.size() && had_expire == (expire_at_ms != 0)) {
+      // Same shape: rewrite in place (no allocation on overwrite with equal-sized values).
+      SetWord(e, MakeWord(sequence, height, type,
+                          static_cast<uint8_t>((had_expire ? kHasExpire : 0) | extra)));
+      if (had_expire) memcpy(const_cast<char*>(AfterAccess(e)), &expire_at_ms, 8);
+      if (!value.empty()) memcpy(const_cast<char*>(pl.value.data()), value.data(), value.size());
+      return e;
+    }
+    Entry* fresh = NewEntry(height, key, sequence, type, expire_at_ms, value, extra);
+    AccessPtr(fresh)->store(AccessPtr(e)->load(std::memory_order_relaxed),
+                            std::memory_order_relaxed);
+    ReplaceLinked(prev, e, fresh);
+    return fresh;
+  }
+  *existed = false;
+  *old_expire_at_ms = 0;
+  int height = RandomHeight();
+  if (height > max_height_) {
+    for (int i = max_height_; i < height; i++) prev[i] = head_;
+    max_height_ = height;
+  }
+  Entry* fresh = NewEntry(height, key, sequence, type, expire_at_ms, value, extra);
+  for (int i = 0; i < height; i++) {
+    Links(fresh)[i] = Links(prev[i])[i];
+    Links(prev[i])[i] = fresh;
+  }
+  entry_count_++;
+  return fresh;
+}
+
+MemTable::Entry* MemTable::SetExpire(std::string_view key, uint64_t sequence,
+                                     int64_t expire_at_ms) {
+  Entry* prev[kMaxHeight];
+  Entry* e = FindGreaterOrEqual(key, prev);
+  Payload pl = ReadPayload(e);
+  bool had_expire = FlagsOf(e) & kHasExpire;
+  int height = HeightOf(e);
+  ValueType type = Type(e);
+  uint8_t extra = FlagsOf(e) & kRawEncoding;
+  if (had_expire == (expire_at_ms != 0)) {
+    SetWord(e, MakeWord(sequence, height, type,
+                        static_cast<uint8_t>((had_expire ? kHasExpire : 0) | extra)));
+    if (had_expire) memcpy(const_cast<char*>(AfterAccess(e)), &expire_at_ms, 8);
+    return e;
+  }
+  Entry* fresh = NewEntry(height, key, sequence, type, expire_at_ms, pl.value, extra);
+  AccessPtr(fresh)->store(AccessPtr(e)->load(std::memory_order_relaxed),
+                          std::memory_order_relaxed);
+  ReplaceLinked(prev, e, fresh);
+  return fresh;
+}
+
+bool MemTable::Erase(std::string_view key) {
+  Entry* prev[kMaxHeight];
+  Entry* e = FindGreaterOrEqual(key, prev);
+  if (e == nullptr || ReadPayload(e).key != key) return false;
+  int height = HeightOf(e);
+  for (int i = 0; i < height; i++) Links(prev[i])[i] = Links(e)[i];
+  FreeEntry(e);
+  entry_count_--;
+  while (max_height_ > 1 && Links(head_)[max_height_ - 1] == nullptr) max_height_--;
+  return true;
+}
+
+MemTable::Entry* MemTable::Seek(std::string_view target, bool exclusive) const {
+  Entry* e = FindGreaterOrEqual(target, nullptr);
+  if (exclusive && e != nullptr && ReadPayload(e).key == target) e = Links(e)[0];
+  return e;
+}
+
+MemTable::Entry* MemTable::RandomEntry(std::minstd_rand* rng) const {
+  if (entry_count_ == 0) return nullptr;
+  Entry* x = head_;
+  for (int level = max_height_ - 1; level >= 0; level--) {
+    // Up to 4 steps per level (the branching factor) spreads the walk over the whole list.
+    unsigned steps = (*rng)() % 5;
+    for (unsigned s = 0; s < steps && Links(x)[level] != nullptr; s++) x = Links(x)[level];
+  }
+  if (x == head_) x = Links(head_)[0];
+  return x;
+}
+
+MemTable::Entry* MemTable::First() const { return Links(head_)[0]; }
+MemTable::Entry* MemTable::Next(const Entry* e) { return Links(e)[0]; }
+
+std::string_view MemTable::Key(const Entry* e) { return ReadPayload(e).key; }
+std::string_view MemTable::Value(const Entry* e) { return ReadPayload(e).value; }
+ValueType MemTable::Type(const Entry* e) {
+  return static_cast<ValueType>((Word(e) >> 2) & 0x3f);
+}
+uint64_t MemTable::Sequence(const Entry* e) { return Word(e) >> 16; }
+int64_t MemTable::ExpireAt(const Entry* e) {
+  if (!(FlagsOf(e) & kHasExpire)) return 0;
+  int64_t v;
+  memcpy(&v, AfterAccess(e), 8);
+  return v;
+}
+bool MemTable::RawEncoding(const Entry* e) { return FlagsOf(e) & kRawEncoding; }
+uint32_t MemTable::AccessCount(const Entry* e) {
+  return AccessPtr(e)->load(std::memory_order_relaxed);
+}
+void MemTable::BumpAccess(Entry* e) {
+  std::atomic<uint32_t>* a = AccessPtr(e);
+  uint32_t v = a->load(std::memory_order_relaxed);
+  if (v != UINT32_MAX) a->store(v + 1, std::memory_order_relaxed);
+}
+RecordView MemTable::View(const Entry* e) {
+  Payload pl = ReadPayload(e);
+  RecordView v;
+  v.type = Type(e);
+  v.expire_at_ms = ExpireAt(e);
+  v.sequence = Sequence(e);
+  v.access_count = AccessCount(e);
+  v.raw_encoding = RawEncoding(e);
+  v.value = pl.value;
+  return v;
+}
+
+}  // namespace organic::engine

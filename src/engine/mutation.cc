@@ -1,0 +1,90 @@
+#include "engine/mutation.h"
+
+#include "util/coding.h"
+
+namespace organic::engine {
+
+// Layout: u8 op | varint sequence | fields by op (all varints / length-prefixed strings):
+//   kPut:       varint db | lp key | u8 type | varint expire-at | lp value
+//   kDelete:    varint db | lp key
+//   kSetExpire: varint db | lp key | varint expire-at
+//   kFlushDb:   varint db
+//   kFlushAll:  (nothing)
+//   kSwapDb:    varint db | varint other_db
+void EncodeMutation(const Mutation& m, std::string* out) {
+  out->push_back(static_cast<char>(m.op));
+  PutVarint64(out, m.sequence);
+  switch (m.op) {
+    case MutationOp::kPut:
+      PutVarint64(out, m.db);
+      PutLengthPrefixed(out, m.key);
+      out->push_back(static_cast<char>(static_cast<uint8_t>(m.type) | (m.raw_encoding ? 0x80 : 0)));
+      PutVarint64(out, static_cast<uint64_t>(m.expire_at_ms));
+      PutLengthPrefixed(out, m.value);
+      break;
+    case MutationOp::kDelete:
+      PutVarint64(out, m.db);
+      PutLengthPrefixed(out, m.key);
+      break;
+    case MutationOp::kSetExpire:
+      PutVarint64(out, m.db);
+      PutLengthPrefixed(out, m.key);
+      PutVarint64(out, static_cast<uint64_t>(m.expire_at_ms));
+      break;
+    case MutationOp::kFlushDb:
+      PutVarint64(out, m.db);
+      break;
+    case MutationOp::kFlushAll:
+      break;
+    case MutationOp::kSwapDb:
+      PutVarint64(out, m.db);
+      PutVarint64(out, m.other_db);
+      break;
+  }
+}
+
+bool DecodeMutation(std::string_view payload, Mutation* m) {
+  Decoder d(payload);
+  uint8_t op;
+  uint64_t v;
+  if (!d.GetByte(&op) || !d.GetVarint(&m->sequence)) return false;
+  m->op = static_cast<MutationOp>(op);
+  auto get_db = [&](uint32_t* db) {
+    if (!d.GetVarint(&v) || v > UINT32_MAX) return false;
+    *db = static_cast<uint32_t>(v);
+    return true;
+  };
+  switch (m->op) {
+    case MutationOp::kPut: {
+      uint8_t type;
+      if (!get_db(&m->db) || !d.GetLengthPrefixed(&m->key) || !d.GetByte(&type) ||
+          !d.GetVarint(&v) || !d.GetLengthPrefixed(&m->value)) {
+        return false;
+      }
+      m->type = static_cast<ValueType>(type & 0x7f);
+      m->raw_encoding = (type & 0x80) != 0;
+      m->expire_at_ms = static_cast<int64_t>(v);
+      break;
+    }
+    case MutationOp::kDelete:
+      if (!get_db(&m->db) || !d.GetLengthPrefixed(&m->key)) return false;
+      break;
+    case MutationOp::kSetExpire:
+      if (!get_db(&m->db) || !d.GetLengthPrefixed(&m->key) || !d.GetVarint(&v)) return false;
+      m->expire_at_ms = static_cast<int64_t>(v);
+      break;
+    case MutationOp::kFlushDb:
+      if (!get_db(&m->db)) return false;
+      break;
+    case MutationOp::kFlushAll:
+      break;
+    case MutationOp::kSwapDb:
+      if (!get_db(&m->db) || !get_db(&m->other_db)) return false;
+      break;
+    default:
+      return false;
+  }
+  return d.done();
+}
+
+}  // namespace organic::engine

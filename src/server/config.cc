@@ -1,0 +1,288 @@
+#include "server/config.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "protocol/request_parser.h"
+#include "util/strings.h"
+
+namespace organic {
+
+namespace {
+
+constexpr char kVersionForErrors[] = "Organic KV 0.1.0";
+
+bool ParseBool(const std::string& s, bool* out) {
+  std::string l = ToLowerAscii(s);
+  if (l == "yes") *out = true;
+  else if (l == "no") *out = false;
+  else return false;
+  return true;
+}
+
+std::string Join(const std::vector<std::string>& words, const char* sep) {
+  std::string out;
+  for (size_t i = 0; i < words.size(); i++) {
+    if (i > 0) out += sep;
+    out += words[i];
+  }
+  return out;
+}
+
+}  // namespace
+
+bool SplitConfigLine(const std::string& line, std::vector<std::string>* words) {
+  return protocol::SplitInlineArgs(line.data(), line.size(), words);
+}
+
+Config::Config() { Define(); }
+
+void Config::Define() {
+  ConfigValues* v = &values_;
+  auto one_arg = [](const std::vector<std::string>& args, std::string* error) {
+    if (args.size() != 1) {
+      *error = "wrong number of arguments";
+      return false;
+    }
+    return true;
+  };
+  auto add_bool = [&](const char* name, bool* field, bool mut) {
+    directives_.push_back(Directive{
+        name, Type::kBool, mut,
+        [=](const std::vector<std::string>& args, std::string* error) {
+          if (!one_arg(args, error)) return false;
+          if (!ParseBool(args[0], field)) {
+            *error = "argument must be 'yes' or 'no'";
+            return false;
+          }
+          return true;
+        },
+        [=] { return std::string(*field ? "yes" : "no"); }});
+  };
+  auto add_int = [&](const char* name, int* field, int64_t lo, int64_t hi, bool mut) {
+    directives_.push_back(Directive{
+        name, Type::kInt, mut,
+        [=](const std::vector<std::string>& args, std::string* error) {
+          if (!one_arg(args, error)) return false;
+          int64_t n;
+          if (!ParseInt64(args[0], &n)) {
+            *error = "argument couldn't be parsed into an integer";
+            return false;
+          }
+          if (n < lo || n > hi) {
+            *error = "argument must be between " + std::to_string(lo) + " and " +
+                     std::to_string(hi) + " inclusive";
+            return false;
+          }
+          *field = static_cast<int>(n);
+          return true;
+        },
+        [=] { return std::to_string(*field); }});
+  };
+  auto add_int64 = [&](const char* name, int64_t* field, int64_t lo, int64_t hi, bool mut) {
+    directives_.push_back(Directive{
+        name, Type::kInt, mut,
+        [=](const std::vector<std::string>& args, std::string* error) {
+          if (!one_arg(args, error)) return false;
+          int64_t n;
+          if (!ParseInt64(args[0], &n)) {
+            *error = "argument couldn't be parsed into an integer";
+            return false;
+          }
+          if (n < lo || n > hi) {
+            *error = "argument must be between " + std::to_string(lo) + " and " +
+                     std::to_string(hi) + " inclusive";
+            return false;
+          }
+          *field = n;
+          return true;
+        },
+        [=] { return std::to_string(*field); }});
+  };
+  auto add_memory = [&](const char* name, uint64_t* field, uint64_t lo, bool mut) {
+    directives_.push_back(Directive{
+        name, Type::kMemory, mut,
+        [=](const std::vector<std::string>& args, std::string* error) {
+          if (!one_arg(args, error)) return false;
+          uint64_t n;
+          if (!ParseMemory(args[0], &n) || n > static_cast<uint64_t>(INT64_MAX)) {
+            *error = "argument must be a memory value";
+            return false;
+          }
+          if (n < lo) {
+            *error = "argument must be a memory value of at least " + std::to_string(lo);
+            return false;
+          }
+          *field = n;
+          return true;
+        },
+        [=] { return std::to_string(*field); }});
+  };
+  auto add_enum = [&](const char* name, std::string* field, std::vector<std::string> choices,
+                      bool mut) {
+    directives_.push_back(Directive{
+        name, Type::kEnum, mut,
+        [=](const std::vector<std::string>& args, std::string* error) {
+          if (!one_arg(args, error)) return false;
+          std::string l = ToLowerAscii(args[0]);
+          for (const std::string& c : choices) {
+            if (l == c) {
+              *field = c;
+              return true;
+            }
+          }
+          *error = "argument(s) must be one of the following: " + Join(choices, ", ");
+          return false;
+        },
+        [=] { return *field; }});
+  };
+  auto add_string = [&](const char* name, std::string* field, bool mut) {
+    directives_.push_back(Directive{
+        name, Type::kString, mut,
+        [=](const std::vector<std::string>& args, std::string* error) {
+          if (!one_arg(args, error)) return false;
+          *field = args[0];
+          return true;
+        },
+        [=] { return *field; }});
+  };
+
+  add_int("port", &v->port, 0, 65535, false);
+  directives_.push_back(Directive{
+      "bind", Type::kMulti, false,
+      [=](const std::vector<std::string>& args, std::string* error) {
+        if (args.empty() || args.size() > 16) {
+          *error = "wrong number of arguments";
+          return false;
+        }
+        v->bind = args;
+        return true;
+      },
+      [=] { return Join(v->bind, " "); }});
+  add_bool("protected-mode", &v->protected_mode, true);
+  add_string("dir", &v->dir, false);
+  add_string("requirepass", &v->requirepass, true);
+  add_int("databases", &v->databases, 1, 1 << 20, false);
+  add_int("maxclients", &v->maxclients, 1, 1000000, true);
+  add_int("timeout", &v->timeout, 0, INT32_MAX, true);
+  add_int("tcp-keepalive", &v->tcp_keepalive, 0, INT32_MAX, true);
+  add_enum("appendfsync", &v->appendfsync, {"always", "everysec", "no"}, true);
+  add_bool("appendonly", &v->appendonly, true);
+  add_memory("proto-max-bulk-len", &v->proto_max_bulk_len, 1024 * 1024, true);
+  add_memory("client-query-buffer-limit", &v->client_query_buffer_limit, 1024 * 1024, true);
+  add_enum("loglevel", &v->loglevel, {"debug", "verbose", "notice", "warning"}, true);
+  add_string("logfile", &v->logfile, false);
+  add_int("hz", &v->hz, 1, 500, true);
+  add_memory("maxmemory", &v->maxmemory, 0, true);
+  add_enum("maxmemory-policy", &v->maxmemory_policy,
+           {"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru",
+            "allkeys-lfu", "allkeys-random", "noeviction"},
+           true);
+  add_int("maxmemory-samples", &v->maxmemory_samples, 1, 64, true);
+  add_int("lfu-log-factor", &v->lfu_log_factor, 0, INT32_MAX, true);
+  add_int("lfu-decay-time", &v->lfu_decay_time, 0, INT32_MAX, true);
+  directives_.push_back(Directive{
+      "save", Type::kMulti, true,
+      [=](const std::vector<std::string>& args, std::string*) {
+        v->save = Join(args, " ");
+        return true;
+      },
+      [=] { return v->save; }});
+  add_bool("daemonize", &v->daemonize, false);
+  add_string("pidfile", &v->pidfile, false);
+  add_int("tcp-backlog", &v->tcp_backlog, 0, INT32_MAX, false);
+  directives_.push_back(Directive{
+      "client-output-buffer-limit", Type::kMulti, true,
+      [=](const std::vector<std::string>& args, std::string* error) {
+        if (args.empty() || args.size() % 4 != 0) {
+          *error = "Wrong number of arguments in buffer limit configuration.";
+          return false;
+        }
+        for (size_t i = 0; i < args.size(); i += 4) {
+          std::string cls = ToLowerAscii(args[i]);
+          uint64_t hard, soft;
+          int64_t secs;
+          if ((cls != "normal" && cls != "slave" && cls != "replica" && cls != "pubsub") ||
+              !ParseMemory(args[i + 1], &hard) || !ParseMemory(args[i + 2], &soft) ||
+              !ParseInt64(args[i + 3], &secs) || secs < 0) {
+            *error = "Invalid client class specified in buffer limit configuration.";
+            return false;
+          }
+          if (cls == "normal") v->client_output_buffer_limit_normal = hard;
+        }
+        v->client_output_buffer_limit = Join(args, " ");
+        return true;
+      },
+      [=] { return v->client_output_buffer_limit; }});
+  add_bool("lazyfree-lazy-user-flush", &v->lazyfree_lazy_user_flush, true);
+  add_int("active-expire-effort", &v->active_expire_effort, 1, 10, true);
+  add_int64("slowlog-log-slower-than", &v->slowlog_log_slower_than, -1, INT64_MAX, true);
+  add_int("slowlog-max-len", &v->slowlog_max_len, 0, INT32_MAX, true);
+  add_string("dbfilename", &v->dbfilename, true);
+  add_string("appendfilename", &v->appendfilename, false);
+  add_string("appenddirname", &v->appenddirname, false);
+  add_bool("enable-debug-command", &v->enable_debug_command, false);
+}
+
+const Config::Directive* Config::Find(const std::string& name) const {
+  for (const Directive& d : directives_) {
+    if (EqualsIgnoreCase(d.name, name)) return &d;
+  }
+  return nullptr;
+}
+
+bool Config::Set(const std::string& name, const std::vector<std::string>& args,
+                 std::string* error) {
+  const Directive* d = Find(name);
+  if (d == nullptr) {
+    *error = "Bad directive or wrong number of arguments";
+    return false;
+  }
+  return d->set(args, error);
+}
+
+bool Config::LoadText(const std::string& text, const std::string& source_name,
+                      std::string* error) {
+  std::istringstream in(text);
+  std::string line;
+  int line_no = 0;
+  while (std::getline(in, line)) {
+    line_no++;
+    // Trim spaces and a trailing CR.
+    size_t b = line.find_first_not_of(" \t\r");
+    size_t e = line.find_last_not_of(" \t\r");
+    if (b == std::string::npos || line[b] == '#') continue;
+    std::string trimmed = line.substr(b, e - b + 1);
+    std::vector<std::string> words;
+    std::string msg;
+    bool ok = SplitConfigLine(trimmed, &words);
+    if (!ok) {
+      msg = "Unbalanced quotes in configuration line";
+    } else if (!words.empty()) {
+      std::string name = words[0];
+      words.erase(words.begin());
+      ok = Set(name, words, &msg);
+    }
+    if (!ok) {
+      *error = std::string("\n*** FATAL CONFIG FILE ERROR (") + kVersionForErrors + ") ***\n" +
+               "Reading the configuration file " + source_name + ", at line " +
+               std::to_string(line_no) + "\n>>> '" + trimmed + "'\n" + msg;
+      return false;
+    }
+  }
+  return true;
+}
+
+bool Config::LoadFile(const std::string& path, std::string* error) {
+  std::ifstream in(path);
+  if (!in) {
+    *error = "Fatal error, can't open config file '" + path + "': No such file or directory";
+    return false;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  config_file_ = path;
+  return LoadText(ss.str(), path, error);
+}
+
+}  // namespace organic

@@ -1,0 +1,96 @@
+// Config: every directive organic-server understands, with Redis's names, syntax and units.
+// One table describes each directive (name, default, whether CONFIG SET may change it, how to
+// parse and print it); the config file, the command line, CONFIG GET and CONFIG SET all go
+// through it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace organic {
+
+// The typed values the server reads.
+struct ConfigValues {
+  int port = 6379;
+  std::vector<std::string> bind = {"127.0.0.1", "-::1"};  // '-' = optional, as Redis
+  bool protected_mode = true;
+  std::string dir = "./organic-data";
+  std::string requirepass;
+  int databases = 16;
+  int maxclients = 10000;
+  int timeout = 0;  // seconds; 0 = never close idle clients
+  int tcp_keepalive = 300;
+  std::string appendfsync = "everysec";
+  bool appendonly = true;  // the WAL is always on; accepted for redis.conf compatibility
+  uint64_t proto_max_bulk_len = 512ull * 1024 * 1024;
+  uint64_t client_query_buffer_limit = 1024ull * 1024 * 1024;
+  std::string loglevel = "notice";
+  std::string logfile;
+  int hz = 10;
+  uint64_t maxmemory = 0;
+  std::string maxmemory_policy = "noeviction";
+  int maxmemory_samples = 5;
+  int lfu_log_factor = 10;
+  int lfu_decay_time = 1;
+  std::string save = "";
+  bool daemonize = false;
+  std::string pidfile;
+  int tcp_backlog = 511;
+  uint64_t client_output_buffer_limit_normal = 0;  // hard limit bytes; 0 = none (Redis)
+  std::string client_output_buffer_limit = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60";
+  bool lazyfree_lazy_user_flush = false;
+  int active_expire_effort = 1;
+  int64_t slowlog_log_slower_than = 10000;
+  int slowlog_max_len = 128;
+  int latency_tracking = 1;
+  std::string dbfilename = "dump.rdb";
+  std::string appendfilename = "appendonly.aof";
+  std::string appenddirname = "appendonlydir";
+  bool enable_debug_command = true;
+};
+
+class Config {
+ public:
+  enum class Type { kBool, kInt, kMemory, kEnum, kString, kMulti };
+  struct Directive {
+    std::string name;
+    Type type;
+    bool runtime_mutable;
+    // Parses args (the words after the name) into the values; false + *error on bad input.
+    std::function<bool(const std::vector<std::string>& args, std::string* error)> set;
+    std::function<std::string()> get;  // CONFIG GET form
+  };
+
+  Config();
+  Config(const Config&) = delete;
+  Config& operator=(const Config&) = delete;
+
+  ConfigValues& values() { return values_; }
+  const ConfigValues& values() const { return values_; }
+
+  const Directive* Find(const std::string& name) const;  // case-insensitive
+  const std::vector<Directive>& directives() const { return directives_; }
+
+  // Reads a redis.conf-style file. On error returns false with *error formatted as Redis's
+  // fatal config error, naming the file, line number and directive.
+  bool LoadFile(const std::string& path, std::string* error);
+  // Reads redis.conf-style text (the command line's "--port 7000 --dir x" becomes such text).
+  bool LoadText(const std::string& text, const std::string& source_name, std::string* error);
+  // Applies one directive with its arguments (config file, command line, CONFIG SET).
+  bool Set(const std::string& name, const std::vector<std::string>& args, std::string* error);
+
+  const std::string& config_file() const { return config_file_; }
+
+ private:
+  void Define();
+  std::vector<Directive> directives_;
+  ConfigValues values_;
+  std::string config_file_;
+};
+
+// Splits a config line into words with sdssplitargs quoting rules; false on unbalanced quotes.
+bool SplitConfigLine(const std::string& line, std::vector<std::string>* words);
+
+}  // namespace organic

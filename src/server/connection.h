@@ -1,0 +1,69 @@
+// Connection: one client socket on the loop thread. It owns the request parser state, the
+// session and the output buffer; it hands each parsed command to the Server and never
+// interprets commands itself.
+//
+// Output path: replies accumulate in out_; the server flushes every connection with pending
+// output once per loop iteration, after the WAL batch is written (see Server::BeforeSleep),
+// first with a non-blocking write and, for what the kernel does not take, one uv_write at a time.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <string>
+
+#include "commands/session.h"
+#include "protocol/request_parser.h"
+
+namespace organic {
+
+class Server;
+
+class Connection {
+ public:
+  // REQUIRES: server outlives the connection. Call Start() after the handle was accepted.
+  Connection(Server* server, uint64_t id);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  uv_tcp_t* handle() { return &handle_; }
+  commands::Session& session() { return session_; }
+  const commands::Session& session() const { return session_; }
+  std::string* output() { return &out_; }
+  protocol::RequestParser& parser() { return parser_; }
+
+  // Starts reading and records peer/local addresses.
+  void Start();
+  // Processes bytes read from the socket (commands run synchronously, in order).
+  void OnData(const char* data, size_t len);
+  // Writes pending output; called by the server's before-sleep hook.
+  void FlushOutput();
+  // Closes the socket (after pending output when graceful) and frees this object later.
+  void Close(bool graceful);
+
+  bool has_pending_output() const { return !out_.empty(); }
+  bool closing() const { return closing_; }
+  size_t output_bytes() const { return out_.size() + inflight_.size(); }
+  bool queued_for_write = false;  // owned by Server: in its pending-write list
+
+ private:
+  static void OnAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
+  static void OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
+  static void OnWriteDone(uv_write_t* req, int status);
+  static void OnClosed(uv_handle_t* handle);
+  void UpdateReadState();
+
+  uv_tcp_t handle_;  // handle_.data == this
+  uv_write_t write_req_;
+  Server* server_;
+  commands::Session session_;
+  protocol::RequestParser parser_;
+  std::string out_;       // replies not yet handed to the kernel
+  std::string inflight_;  // bytes owned by the in-flight uv_write (empty when none)
+  bool write_in_flight_ = false;
+  bool closing_ = false;
+  bool close_when_flushed_ = false;
+  bool reading_ = false;
+};
+
+}  // namespace organic

@@ -1,0 +1,362 @@
+#include "server/server.h"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <thread>
+
+#include "protocol/errors.h"
+#include "server/connection.h"
+#include "util/clock.h"
+#include "util/log.h"
+#include "util/strings.h"
+
+namespace organic {
+
+Server::Server(std::unique_ptr<Config> config)
+    : config_(std::move(config)), loop_(nullptr), read_buffer_(64 * 1024, '\0') {
+  commands::RegisterAllCommands(&table_);
+}
+
+Server::~Server() = default;
+
+void Server::ApplyLogConfig() {
+  LogSink sink;
+  ParseLogLevel(config_->values().loglevel, &sink.min_level);
+  sink.path = config_->values().logfile;
+  SetLogSink(sink);
+}
+
+int Server::Run() {
+  ApplyLogConfig();
+  signal(SIGPIPE, SIG_IGN);
+  start_time_ms_ = UnixTimeMs();
+  const ConfigValues& cfg = config_->values();
+  Log(LogLevel::kNotice, "oO0OoO0OoO0Oo Organic KV is starting oO0OoO0OoO0Oo");
+  Log(LogLevel::kNotice, "Organic KV version=%s, redis_version=7.0.15, bits=64, pid=%d, port=%d, just started",
+      ORGANIC_VERSION, static_cast<int>(getpid()), cfg.port);
+  if (config_->config_file().empty()) {
+    Log(LogLevel::kNotice, "No config file specified, using the embedded defaults");
+  } else {
+    Log(LogLevel::kNotice, "Configuration loaded from %s", config_->config_file().c_str());
+  }
+
+  engine::EngineOptions options;
+  options.dir = cfg.dir;
+  options.databases = cfg.databases;
+  engine::ParseFsyncPolicy(cfg.appendfsync, &options.fsync);
+  engine_ = std::make_unique<engine::Engine>(options);
+  Status st = engine_->Open();
+  if (!st.ok()) {
+    Log(LogLevel::kWarning, "Fatal error loading the WAL from %s: %s", cfg.dir.c_str(),
+        st.ToString().c_str());
+    return 1;
+  }
+  const engine::EngineStats& es = engine_->stats();
+  Log(LogLevel::kNotice, "WAL loaded from %s: %llu generations, %llu records, %llu bytes in %.3f seconds",
+      cfg.dir.c_str(), static_cast<unsigned long long>(es.recovery.generations),
+      static_cast<unsigned long long>(es.recovery.records),
+      static_cast<unsigned long long>(es.recovery.bytes), es.recovery_duration_us / 1e6);
+
+  loop_ = uv_default_loop();
+  if (!Listen()) {
+    engine_->Close();
+    return 1;
+  }
+  uv_check_init(loop_, &before_sleep_);
+  before_sleep_.data = this;
+  uv_check_start(&before_sleep_, OnBeforeSleep);
+  uv_timer_init(loop_, &cron_);
+  cron_.data = this;
+  uint64_t period = static_cast<uint64_t>(std::max(1, 1000 / cfg.hz));
+  uv_timer_start(&cron_, OnCron, period, period);
+  uv_signal_init(loop_, &sigterm_);
+  sigterm_.data = this;
+  uv_signal_start(&sigterm_, OnSignal, SIGTERM);
+  uv_signal_init(loop_, &sigint_);
+  sigint_.data = this;
+  uv_signal_start(&sigint_, OnSignal, SIGINT);
+
+  Log(LogLevel::kNotice, "Server initialized");
+  Log(LogLevel::kNotice, "Ready to accept connections tcp");
+  uv_run(loop_, UV_RUN_DEFAULT);
+
+  // Let every handle's close callback run before the loop goes away.
+  uv_walk(
+      loop_,
+      [](uv_handle_t* h, void*) {
+        if (!uv_is_closing(h)) uv_close(h, nullptr);
+      },
+      nullptr);
+  uv_run(loop_, UV_RUN_DEFAULT);
+  uv_loop_close(loop_);
+  Log(LogLevel::kNotice, "Organic KV is now ready to exit, bye bye...");
+  return 0;
+}
+
+bool Server::Listen() {
+  const ConfigValues& cfg = config_->values();
+  for (std::string addr : cfg.bind) {
+    bool optional = !addr.empty() && addr[0] == '-';
+    if (optional) addr.erase(0, 1);
+    if (addr == "*") addr = "0.0.0.0";
+    if (addr == "::*") addr = "::";
+    bool v6 = addr.find(':') != std::string::npos;
+    sockaddr_storage ss;
+    int rc = v6 ? uv_ip6_addr(addr.c_str(), cfg.port, reinterpret_cast<sockaddr_in6*>(&ss))
+                : uv_ip4_addr(addr.c_str(), cfg.port, reinterpret_cast<sockaddr_in*>(&ss));
+    auto tcp = std::make_unique<uv_tcp_t>();
+    uv_tcp_init(loop_, tcp.get());
+    tcp->data = this;
+    if (rc == 0) {
+      rc = uv_tcp_bind(tcp.get(), reinterpret_cast<sockaddr*>(&ss), v6 ? UV_TCP_IPV6ONLY : 0);
+    }
+    if (rc == 0) {
+      rc = uv_listen(reinterpret_cast<uv_stream_t*>(tcp.get()), cfg.tcp_backlog, OnConnection);
+    }
+    if (rc != 0) {
+      uv_close(reinterpret_cast<uv_handle_t*>(tcp.release()),
+               [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+      if (optional) {
+        Log(LogLevel::kNotice, "Could not listen on optional address %s:%d: %s", addr.c_str(),
+            cfg.port, uv_strerror(rc));
+        continue;
+      }
+      Log(LogLevel::kWarning, "Warning: Could not create server TCP listening socket %s:%d: %s",
+          addr.c_str(), cfg.port, uv_strerror(rc));
+      Log(LogLevel::kWarning, "Failed listening on port %d (tcp), aborting.", cfg.port);
+      return false;
+    }
+    listeners_.push_back(std::move(tcp));
+  }
+  if (listeners_.empty()) {
+    Log(LogLevel::kWarning, "Failed listening on port %d (tcp), aborting.", cfg.port);
+    return false;
+  }
+  return true;
+}
+
+void Server::OnConnection(uv_stream_t* listener, int status) {
+  auto* self = static_cast<Server*>(listener->data);
+  if (status < 0 || self->shutdown_requested_) return;
+  auto* conn = new Connection(self, self->next_client_id_++);
+  uv_tcp_init(self->loop_, conn->handle());
+  if (uv_accept(listener, reinterpret_cast<uv_stream_t*>(conn->handle())) != 0) {
+    uv_close(reinterpret_cast<uv_handle_t*>(conn->handle()),
+             [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
+    return;
+  }
+  self->stats_.total_connections_received++;
+  if (self->clients_.size() >= static_cast<size_t>(self->config_->values().maxclients)) {
+    // Like Redis: best-effort error, then close.
+    uv_buf_t buf = uv_buf_init(const_cast<char*>("-ERR max number of clients reached\r\n"), 36);
+    uv_try_write(reinterpret_cast<uv_stream_t*>(conn->handle()), &buf, 1);
+    self->stats_.rejected_connections++;
+    uv_close(reinterpret_cast<uv_handle_t*>(conn->handle()),
+             [](uv_handle_t* h) { delete static_cast<Connection*>(h->data); });
+    return;
+  }
+  self->clients_[conn->session().id] = conn;
+  conn->Start();
+  const ConfigValues& cfg = self->config_->values();
+  if (cfg.protected_mode && cfg.requirepass.empty()) {
+    const std::string& addr = conn->session().addr;
+    bool loopback = addr.rfind("127.", 0) == 0 || addr.rfind("::1:", 0) == 0;
+    if (!loopback) {
+      *conn->output() +=
+          "-DENIED Organic KV is running in protected mode because protected mode is enabled and "
+          "no password is set for the default user. In this mode connections are only accepted "
+          "from the loopback interface. Set a password (requirepass) or disable protected mode "
+          "(CONFIG SET protected-mode no) from the loopback interface.\r\n";
+      conn->Close(true);
+    }
+  }
+}
+
+void Server::Execute(Connection* conn, std::span<const std::string> args) {
+  commands::Session& session = conn->session();
+  protocol::ReplyBuilder reply(conn->output(), session.resp);
+  stats_.total_commands_processed++;
+  const commands::CommandSpec* spec = table_.Resolve(args, &reply);
+  if (spec != nullptr && !session.authenticated && !(spec->flags & commands::kNoAuth)) {
+    reply.Error(protocol::kNoAuth);
+    stats_.commands[spec->name].rejected_calls++;
+    spec = nullptr;
+  }
+  if (spec == nullptr) {
+    stats_.total_error_replies++;
+    stats_.error_counts[reply.last_error_code()]++;
+    return;
+  }
+  current_client_ = conn;
+  session.last_command = spec->name;
+  int64_t start = MonotonicUs();
+  commands::CommandContext ctx{args, &reply, engine_.get(), &session, this};
+  spec->handler(ctx);
+  ServerStats::CommandStat& cs = stats_.commands[spec->name];
+  cs.calls++;
+  cs.usec += static_cast<uint64_t>(MonotonicUs() - start);
+  if (reply.errors_written() > 0) {
+    cs.failed_calls++;
+    stats_.total_error_replies += reply.errors_written();
+    stats_.error_counts[reply.last_error_code()]++;
+  }
+  current_client_ = nullptr;
+  // A command may have changed the protocol (HELLO) or the authentication state.
+  conn->parser().set_authenticated(session.authenticated);
+}
+
+void Server::QueueWrite(Connection* conn) {
+  if (conn->queued_for_write || conn->closing()) return;
+  conn->queued_for_write = true;
+  pending_writes_.push_back(conn);
+}
+
+void Server::OnConnectionClosed(Connection* conn) {
+  clients_.erase(conn->session().id);
+  if (conn->queued_for_write) {
+    pending_writes_.erase(std::remove(pending_writes_.begin(), pending_writes_.end(), conn),
+                          pending_writes_.end());
+    conn->queued_for_write = false;
+  }
+  if (current_client_ == conn) current_client_ = nullptr;
+}
+
+void Server::OnBeforeSleep(uv_check_t* handle) { static_cast<Server*>(handle->data)->BeforeSleep(); }
+
+void Server::BeforeSleep() {
+  // Durability before acknowledgement: the WAL batch reaches the OS (and the disk with
+  // appendfsync always) before any reply of this iteration is written.
+  engine_->FlushWal();
+  std::vector<Connection*> batch;
+  batch.swap(pending_writes_);
+  for (Connection* conn : batch) {
+    conn->queued_for_write = false;
+    conn->FlushOutput();
+  }
+  if (shutdown_requested_) Shutdown();
+}
+
+void Server::OnCron(uv_timer_t* handle) { static_cast<Server*>(handle->data)->Cron(); }
+
+void Server::Cron() {
+  const ConfigValues& cfg = config_->values();
+  // Active expiry: like Redis's slow cycle, at most 25% of each cron period (scaled by effort).
+  int64_t period_us = 1000000 / std::max(1, cfg.hz);
+  int64_t budget = period_us * (25 + 2 * (cfg.active_expire_effort - 1)) / 100;
+  engine_->ActiveExpireCycle(budget);
+  int64_t now = UnixTimeMs();
+  if (cfg.timeout > 0) {
+    std::vector<Connection*> idle;
+    for (auto& [id, conn] : clients_) {
+      if (now - conn->session().last_interaction_ms > static_cast<int64_t>(cfg.timeout) * 1000) {
+        idle.push_back(conn);
+      }
+    }
+    for (Connection* conn : idle) {
+      Log(LogLevel::kVerbose, "Closing idle client");
+      conn->Close(false);
+    }
+  }
+  if (now - last_second_tick_ms_ >= 1000) {
+    last_second_tick_ms_ = now;
+    engine_->OnSecondTick();
+  }
+}
+
+void Server::OnSignal(uv_signal_t* handle, int signum) {
+  auto* self = static_cast<Server*>(handle->data);
+  Log(LogLevel::kWarning, "Received %s scheduling shutdown...",
+      signum == SIGINT ? "SIGINT" : "SIGTERM");
+  self->RequestShutdown();
+  self->BeforeSleep();
+}
+
+void Server::RequestShutdown() { shutdown_requested_ = true; }
+
+void Server::Shutdown() {
+  Log(LogLevel::kWarning, "User requested shutdown...");
+  for (auto& l : listeners_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(l.release()),
+             [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });
+  }
+  listeners_.clear();
+  Status st = engine_->Close();
+  if (!st.ok()) Log(LogLevel::kWarning, "Error syncing the WAL at shutdown: %s", st.ToString().c_str());
+  else Log(LogLevel::kNotice, "WAL synced to disk.");
+  std::vector<Connection*> all;
+  for (auto& [id, conn] : clients_) all.push_back(conn);
+  for (Connection* conn : all) conn->Close(false);
+  uv_stop(loop_);
+}
+
+void Server::ForEachClient(const std::function<void(const commands::ClientInfo&)>& fn) {
+  std::vector<Connection*> sorted;
+  for (auto& [id, conn] : clients_) sorted.push_back(conn);
+  std::sort(sorted.begin(), sorted.end(), [](Connection* a, Connection* b) {
+    return a->session().id < b->session().id;
+  });
+  for (Connection* conn : sorted) {
+    commands::ClientInfo info;
+    info.session = &conn->session();
+    info.query_buffer_bytes = conn->parser().buffered_bytes();
+    info.output_buffer_bytes = conn->output_bytes();
+    info.total_memory = info.query_buffer_bytes + info.output_buffer_bytes;
+    info.is_current = conn == current_client_;
+    fn(info);
+  }
+}
+
+int Server::KillClients(const commands::ClientKillFilter& filter, const commands::Session* me) {
+  std::vector<Connection*> victims;
+  for (auto& [id, conn] : clients_) {
+    const commands::Session& s = conn->session();
+    if (filter.by_id && s.id != filter.id) continue;
+    if (filter.by_addr && s.addr != filter.addr) continue;
+    if (filter.by_laddr && s.laddr != filter.laddr) continue;
+    if (filter.by_user && filter.user != "default") continue;
+    if (filter.skip_me && me != nullptr && s.id == me->id) continue;
+    victims.push_back(conn);
+  }
+  for (Connection* conn : victims) {
+    if (me != nullptr && conn->session().id == me->id) {
+      // Killing oneself: the reply still goes out, then the connection closes (as Redis).
+      conn->session().close_after_reply = true;
+    } else {
+      conn->Close(false);
+    }
+  }
+  return static_cast<int>(victims.size());
+}
+
+void Server::ResetStats() {
+  stats_ = ServerStats();
+  engine_->ResetStats();
+}
+
+void Server::OnConfigChanged(const std::string& name) {
+  const ConfigValues& cfg = config_->values();
+  if (name == "loglevel" || name == "logfile") {
+    ApplyLogConfig();
+  } else if (name == "appendfsync") {
+    engine::FsyncPolicy p;
+    if (engine::ParseFsyncPolicy(cfg.appendfsync, &p)) engine_->set_fsync_policy(p);
+  } else if (name == "hz") {
+    uint64_t period = static_cast<uint64_t>(std::max(1, 1000 / cfg.hz));
+    uv_timer_start(&cron_, OnCron, period, period);
+  } else if (name == "proto-max-bulk-len") {
+    for (auto& [id, conn] : clients_) {
+      protocol::ParserLimits limits;
+      limits.max_bulk_len = cfg.proto_max_bulk_len;
+      conn->parser().set_limits(limits);
+    }
+  }
+}
+
+void Server::Sleep(double seconds) {
+  std::this_thread::sleep_for(std::chrono::microseconds(static_cast<int64_t>(seconds * 1e6)));
+}
+
+}  // namespace organic

@@ -1,0 +1,113 @@
+// Server: owns the configuration, the event loop, the engine, the command table and the
+// clients, and implements the ServerApi that commands may call. Everything here runs on the
+// loop thread; there is no process-wide server object.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "commands/command_table.h"
+#include "commands/scan_cursors.h"
+#include "commands/server_api.h"
+#include "engine/engine.h"
+#include "server/config.h"
+
+namespace organic {
+
+class Connection;
+
+struct ServerStats {
+  uint64_t total_connections_received = 0;
+  uint64_t total_commands_processed = 0;
+  uint64_t rejected_connections = 0;
+  uint64_t total_net_input_bytes = 0;
+  uint64_t total_net_output_bytes = 0;
+  uint64_t total_error_replies = 0;
+  uint64_t unexpected_error_replies = 0;
+  uint64_t client_query_buffer_limit_disconnections = 0;
+  uint64_t client_output_buffer_limit_disconnections = 0;
+  std::map<std::string, uint64_t> error_counts;  // "ERR" -> count (errorstats)
+  struct CommandStat {
+    uint64_t calls = 0;
+    uint64_t usec = 0;
+    uint64_t failed_calls = 0;
+    uint64_t rejected_calls = 0;
+  };
+  std::map<std::string, CommandStat> commands;  // "get" -> stats (commandstats)
+};
+
+class Server : public commands::ServerApi {
+ public:
+  explicit Server(std::unique_ptr<Config> config);
+  ~Server() override;
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Opens the engine, binds, and runs the loop until shutdown. Returns the exit code.
+  int Run();
+
+  // Called by a Connection for each parsed command.
+  void Execute(Connection* conn, std::span<const std::string> args);
+  void QueueWrite(Connection* conn);
+  void OnConnectionClosed(Connection* conn);
+  // A read buffer shared by every connection: the parser copies what it keeps, so one buffer
+  // serves all reads on the single loop thread.
+  char* read_buffer() { return read_buffer_.data(); }
+  size_t read_buffer_size() const { return read_buffer_.size(); }
+  ServerStats& stats() { return stats_; }
+  uv_loop_t* loop() { return loop_; }
+  engine::Engine* engine() { return engine_.get(); }
+
+  // ServerApi
+  Config& config() override { return *config_; }
+  const commands::CommandTable& commands() const override { return table_; }
+  commands::ScanCursorTable& scan_cursors() override { return scan_cursors_; }
+  void ForEachClient(const std::function<void(const commands::ClientInfo&)>& fn) override;
+  int KillClients(const commands::ClientKillFilter& filter,
+                  const commands::Session* me) override;
+  std::string Info(const std::vector<std::string>& sections) override;
+  void ResetStats() override;
+  void RequestShutdown() override;
+  void OnConfigChanged(const std::string& name) override;
+  int64_t start_time_ms() const override { return start_time_ms_; }
+  void Sleep(double seconds) override;
+
+ private:
+  bool Listen();
+  static void OnConnection(uv_stream_t* server, int status);
+  static void OnBeforeSleep(uv_check_t* handle);
+  static void OnCron(uv_timer_t* handle);
+  static void OnSignal(uv_signal_t* handle, int signum);
+  void BeforeSleep();
+  void Cron();
+  void Shutdown();
+  void ApplyLogConfig();
+
+  std::unique_ptr<Config> config_;
+  uv_loop_t* loop_;
+  std::vector<std::unique_ptr<uv_tcp_t>> listeners_;
+  uv_check_t before_sleep_;
+  uv_timer_t cron_;
+  uv_signal_t sigterm_;
+  uv_signal_t sigint_;
+  std::unique_ptr<engine::Engine> engine_;
+  commands::CommandTable table_;
+  commands::ScanCursorTable scan_cursors_;
+  std::unordered_map<uint64_t, Connection*> clients_;  // id -> live connection
+  std::vector<Connection*> pending_writes_;
+  Connection* current_client_ = nullptr;  // the client whose command is running
+  std::string read_buffer_;
+  uint64_t next_client_id_ = 1;
+  int64_t start_time_ms_ = 0;
+  int64_t last_second_tick_ms_ = 0;
+  bool shutdown_requested_ = false;
+  ServerStats stats_;
+};
+
+}  // namespace organic

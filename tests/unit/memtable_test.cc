@@ -1,0 +1,103 @@
+#include <doctest/doctest.h>
+
+#include <map>
+#include <random>
+#include <string>
+
+#include "engine/memtable.h"
+
+using organic::engine::MemTable;
+using organic::engine::ValueType;
+
+namespace {
+MemTable::Entry* Put(MemTable& t, const std::string& k, const std::string& v, int64_t exp = 0,
+                     uint64_t seq = 1) {
+  bool existed;
+  int64_t old_exp;
+  return t.Upsert(k, seq, ValueType::kString, exp, v, false, &existed, &old_exp);
+}
+}  // namespace
+
+TEST_CASE("memtable: insert, find, overwrite, erase") {
+  MemTable t;
+  CHECK(t.Find("a") == nullptr);
+  Put(t, "b", "2");
+  Put(t, "a", "1");
+  Put(t, "c", "3");
+  CHECK(t.entry_count() == 3);
+  REQUIRE(t.Find("a") != nullptr);
+  CHECK(MemTable::Value(t.Find("a")) == "1");
+  // Same-size overwrite happens in place; a different size replaces the entry.
+  MemTable::Entry* before = t.Find("b");
+  Put(t, "b", "X", 0, 7);
+  CHECK(t.Find("b") == before);
+  CHECK(MemTable::Sequence(t.Find("b")) == 7);
+  Put(t, "b", "longer value", 0, 8);
+  CHECK(MemTable::Value(t.Find("b")) == "longer value");
+  CHECK(t.entry_count() == 3);
+  CHECK(t.Erase("b"));
+  CHECK_FALSE(t.Erase("b"));
+  CHECK(t.Find("b") == nullptr);
+  CHECK(t.entry_count() == 2);
+}
+
+TEST_CASE("memtable: expire flag toggling keeps value and access count") {
+  MemTable t;
+  Put(t, "k", "value");
+  MemTable::BumpAccess(t.Find("k"));
+  MemTable::BumpAccess(t.Find("k"));
+  t.SetExpire("k", 2, 123456);
+  CHECK(MemTable::ExpireAt(t.Find("k")) == 123456);
+  CHECK(MemTable::Value(t.Find("k")) == "value");
+  CHECK(MemTable::AccessCount(t.Find("k")) == 2);
+  t.SetExpire("k", 3, 0);
+  CHECK(MemTable::ExpireAt(t.Find("k")) == 0);
+  CHECK(MemTable::AccessCount(t.Find("k")) == 2);
+}
+
+TEST_CASE("memtable: binary keys, empty key and value, ordered iteration") {
+  MemTable t;
+  std::string nul("a\0b", 3);
+  Put(t, nul, std::string("\0\r\n", 3));
+  Put(t, "", "");
+  Put(t, "a", "x");
+  REQUIRE(t.Find("") != nullptr);
+  CHECK(MemTable::Value(t.Find("")).empty());
+  CHECK(MemTable::Value(t.Find(nul)) == std::string("\0\r\n", 3));
+  std::vector<std::string> keys;
+  for (auto* e = t.First(); e != nullptr; e = MemTable::Next(e)) keys.emplace_back(MemTable::Key(e));
+  CHECK(keys == std::vector<std::string>{"", "a", nul});
+  CHECK(MemTable::Key(t.Seek("a", true)) == nul);
+  CHECK(MemTable::Key(t.Seek("a", false)) == "a");
+}
+
+TEST_CASE("memtable: random operations agree with std::map") {
+  MemTable t;
+  std::map<std::string, std::string> model;
+  std::mt19937 rng(42);
+  for (int i = 0; i < 20000; i++) {
+    std::string k = "k" + std::to_string(rng() % 2000);
+    int op = static_cast<int>(rng() % 3);
+    if (op < 2) {
+      std::string v(rng() % 40, static_cast<char>('a' + rng() % 26));
+      Put(t, k, v, (rng() % 2) ? 1000 : 0, static_cast<uint64_t>(i + 1));
+      model[k] = v;
+    } else {
+      CHECK(t.Erase(k) == (model.erase(k) == 1));
+    }
+  }
+  CHECK(t.entry_count() == model.size());
+  auto it = model.begin();
+  for (auto* e = t.First(); e != nullptr; e = MemTable::Next(e), ++it) {
+    REQUIRE(it != model.end());
+    CHECK(MemTable::Key(e) == it->first);
+    CHECK(MemTable::Value(e) == it->second);
+  }
+  CHECK(it == model.end());
+  std::minstd_rand r2(1);
+  for (int i = 0; i < 100; i++) CHECK(t.RandomEntry(&r2) != nullptr);
+  t.Clear();
+  CHECK(t.entry_count() == 0);
+  CHECK(t.memory_bytes() == 0);
+  CHECK(t.RandomEntry(&r2) == nullptr);
+}
