@@ -47,7 +47,20 @@ enum CommandFlag : uint32_t {
   kAllowBusy = 1u << 15,
 };
 
+// One COMMAND INFO key specification: keys begin at argument `begin_index` and run to
+// `last_key` (relative to begin_index; -1 = the last argument) every `key_step` arguments.
+struct KeySpec {
+  int begin_index = 1;
+  int last_key = 0;
+  int key_step = 1;
+  std::vector<std::string> flags;  // "RW", "access", "update", "delete" ...
+  std::string notes;
+};
+
 struct CommandSpec {
+  // Dense index assigned by CommandTable::Register (subcommands included), so per-command
+  // statistics are an array lookup on the hot path.
+  size_t id = 0;
   std::string name;  // lowercase; "client|setname" style full name for subcommands
   int arity = 0;     // Redis convention: N exact, -N at least N (name included)
   uint32_t flags = 0;
@@ -61,10 +74,10 @@ struct CommandSpec {
   std::string since;
   std::string complexity;
   std::vector<std::string> acl_categories;  // "@read", "@string", "@fast" ...
-  // COMMAND INFO key spec: flags ("RW", "access", "update" ...; empty = derived from kWrite)
-  // and optional notes, as Redis's command JSON files state them.
-  std::vector<std::string> key_spec_flags;
-  std::string key_spec_notes;
+  // COMMAND INFO key specs as Redis's command JSON files state them. Empty: one spec derived
+  // from first_key/last_key/key_step with RO access (RW update for kWrite commands).
+  std::vector<KeySpec> key_specs;
+  std::vector<std::string> tips;  // "nondeterministic_output", "request_policy:all_shards" ...
   std::vector<CommandSpec> subcommands;     // container commands (CLIENT, CONFIG ...)
 };
 

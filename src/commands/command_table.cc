@@ -7,13 +7,41 @@
 namespace organic::commands {
 
 void CommandTable::Register(CommandSpec spec) {
+  spec.id = next_id_++;
+  for (CommandSpec& sub : spec.subcommands) sub.id = next_id_++;
   index_[ToLowerAscii(spec.name)] = commands_.size();
   commands_.push_back(std::move(spec));
 }
 
+void CommandTable::Add(const char* name, int arity, uint32_t flags, int first_key, int last_key,
+                       int key_step, CommandHandler handler, const char* group,
+                       const char* summary, const char* since, const char* complexity,
+                       std::vector<std::string> acl_categories) {
+  CommandSpec spec;
+  spec.name = name;
+  spec.arity = arity;
+  spec.flags = flags;
+  spec.first_key = first_key;
+  spec.last_key = last_key;
+  spec.key_step = key_step;
+  spec.handler = handler;
+  spec.group = group;
+  spec.summary = summary;
+  spec.since = since;
+  spec.complexity = complexity;
+  spec.acl_categories = std::move(acl_categories);
+  Register(std::move(spec));
+}
+
+CommandSpec* CommandTable::Mutable(std::string_view name) {
+  return &commands_[index_.at(ToLowerAscii(name))];
+}
+
 const CommandSpec* CommandTable::Find(std::string_view name) const {
   if (name.size() > 64) return nullptr;
-  auto it = index_.find(ToLowerAscii(name));
+  lookup_scratch_.assign(name);
+  for (char& c : lookup_scratch_) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+  auto it = index_.find(lookup_scratch_);
   return it == index_.end() ? nullptr : &commands_[it->second];
 }
 
@@ -38,12 +66,17 @@ std::string Upper(std::string s) {
 }  // namespace
 
 std::string UnknownCommandError(std::span<const std::string> args) {
-  std::string list;
-  for (size_t i = 1; i < args.size() && list.size() < 128; i++) {
-    list += "'" + CArgPrefix(args[i], 128 - list.size()) + "' ";
+  std::string msg = "ERR unknown command '";
+  msg.append(CArgPrefix(args[0], 128));
+  msg.append("', with args beginning with: ");
+  size_t list_start = msg.size();
+  for (size_t i = 1; i < args.size() && msg.size() - list_start < 128; i++) {
+    size_t room = 128 - (msg.size() - list_start);
+    msg.push_back('\'');
+    msg.append(CArgPrefix(args[i], room));
+    msg.append("' ");
   }
-  return "ERR unknown command '" + CArgPrefix(args[0], 128) +
-         "', with args beginning with: " + list;
+  return msg;
 }
 
 const CommandSpec* CommandTable::Resolve(std::span<const std::string> args,
@@ -78,6 +111,7 @@ const CommandSpec* CommandTable::Resolve(std::span<const std::string> args,
 void RegisterAllCommands(CommandTable* table) {
   RegisterConnectionCommands(table);
   RegisterStringCommands(table);
+  RegisterBitCommands(table);
   RegisterKeyspaceCommands(table);
   RegisterExpireCommands(table);
   RegisterServerCommands(table);

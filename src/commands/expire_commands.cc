@@ -152,26 +152,6 @@ void PersistCommand(CommandContext& ctx) {
   ctx.reply->Integer(1);
 }
 
-// Registers one top-level command (CommandSpec's fields in declaration order; these commands
-// have no subcommands).
-void Add(CommandTable* table, const char* name, int arity, uint32_t flags, int first_key,
-         int last_key, int key_step, CommandHandler handler, const char* group, const char* summary,
-         const char* since, const char* complexity, std::vector<std::string> acl_categories) {
-  CommandSpec spec;
-  spec.name = name;
-  spec.arity = arity;
-  spec.flags = flags;
-  spec.first_key = first_key;
-  spec.last_key = last_key;
-  spec.key_step = key_step;
-  spec.handler = handler;
-  spec.group = group;
-  spec.summary = summary;
-  spec.since = since;
-  spec.complexity = complexity;
-  spec.acl_categories = std::move(acl_categories);
-  table->Register(std::move(spec));
-}
 
 }  // namespace
 
@@ -181,25 +161,38 @@ void RegisterExpireCommands(CommandTable* table) {
   const std::vector<std::string> read_acl = {"@keyspace", "@read", "@fast"};
   const uint32_t write_flags = kWrite | kFast;
   const uint32_t read_flags = kReadOnly | kFast;
-  Add(table, "expire", -3, write_flags, 1, 1, 1, ExpireCommand, "generic",
+  table->Add("expire", -3, write_flags, 1, 1, 1, ExpireCommand, "generic",
       "Set a key's time to live in seconds", "1.0.0", "O(1)", write_acl);
-  Add(table, "pexpire", -3, write_flags, 1, 1, 1, PExpireCommand, "generic",
+  table->Add("pexpire", -3, write_flags, 1, 1, 1, PExpireCommand, "generic",
       "Set a key's time to live in milliseconds", "2.6.0", "O(1)", write_acl);
-  Add(table, "expireat", -3, write_flags, 1, 1, 1, ExpireAtCommand, "generic",
+  table->Add("expireat", -3, write_flags, 1, 1, 1, ExpireAtCommand, "generic",
       "Set the expiration for a key as a UNIX timestamp", "1.2.0", "O(1)", write_acl);
-  Add(table, "pexpireat", -3, write_flags, 1, 1, 1, PExpireAtCommand, "generic",
+  table->Add("pexpireat", -3, write_flags, 1, 1, 1, PExpireAtCommand, "generic",
       "Set the expiration for a key as a UNIX timestamp specified in milliseconds", "2.6.0", "O(1)",
       write_acl);
-  Add(table, "ttl", 2, read_flags, 1, 1, 1, TtlCommand, "generic",
+  table->Add("ttl", 2, read_flags, 1, 1, 1, TtlCommand, "generic",
       "Get the time to live for a key in seconds", "1.0.0", "O(1)", read_acl);
-  Add(table, "pttl", 2, read_flags, 1, 1, 1, PTtlCommand, "generic",
+  table->Add("pttl", 2, read_flags, 1, 1, 1, PTtlCommand, "generic",
       "Get the time to live for a key in milliseconds", "2.6.0", "O(1)", read_acl);
-  Add(table, "expiretime", 2, read_flags, 1, 1, 1, ExpireTimeCommand, "generic",
+  table->Add("expiretime", 2, read_flags, 1, 1, 1, ExpireTimeCommand, "generic",
       "Get the expiration Unix timestamp for a key", "7.0.0", "O(1)", read_acl);
-  Add(table, "pexpiretime", 2, read_flags, 1, 1, 1, PExpireTimeCommand, "generic",
+  table->Add("pexpiretime", 2, read_flags, 1, 1, 1, PExpireTimeCommand, "generic",
       "Get the expiration Unix timestamp for a key in milliseconds", "7.0.0", "O(1)", read_acl);
-  Add(table, "persist", 2, write_flags, 1, 1, 1, PersistCommand, "generic",
+  table->Add("persist", 2, write_flags, 1, 1, 1, PersistCommand, "generic",
       "Remove the expiration from a key", "2.2.0", "O(1)", write_acl);
+  // Key-spec flags and tips from Redis 7.0.15's command JSON files (COMMAND INFO).
+  for (const char* name : {"expire", "pexpire", "expireat", "pexpireat", "persist"}) {
+    KeySpec ks;
+    ks.flags = {"RW", "update"};
+    table->Mutable(name)->key_specs = {ks};
+  }
+  for (const char* name : {"ttl", "pttl", "expiretime", "pexpiretime"}) {
+    KeySpec ks;
+    ks.flags = {"RO", "access"};
+    table->Mutable(name)->key_specs = {ks};
+  }
+  table->Mutable("ttl")->tips = {"nondeterministic_output"};
+  table->Mutable("pttl")->tips = {"nondeterministic_output"};
 }
 
 }  // namespace organic::commands

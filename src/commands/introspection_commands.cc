@@ -26,6 +26,17 @@ void FlagNames(uint32_t flags, std::vector<const char*>* out) {
   }
 }
 
+std::vector<KeySpec> EffectiveKeySpecs(const CommandSpec& spec) {
+  if (!spec.key_specs.empty() || spec.first_key <= 0) return spec.key_specs;
+  KeySpec ks;
+  ks.begin_index = spec.first_key;
+  ks.last_key = spec.last_key < 0 ? spec.last_key : spec.last_key - spec.first_key;
+  ks.key_step = spec.key_step;
+  bool write = spec.flags & kWrite;
+  ks.flags = {write ? "RW" : "RO", write ? "update" : "access"};
+  return {ks};
+}
+
 void WriteCommandInfo(protocol::ReplyBuilder* r, const CommandSpec& spec) {
   r->ArrayHeader(10);
   r->Bulk(spec.name);
@@ -39,23 +50,19 @@ void WriteCommandInfo(protocol::ReplyBuilder* r, const CommandSpec& spec) {
   r->Integer(spec.key_step);
   r->SetHeader(spec.acl_categories.size());
   for (const std::string& c : spec.acl_categories) r->SimpleString(c);
-  r->SetHeader(0);  // tips
-  if (spec.first_key > 0) {
-    // One key spec: keys from first_key to last_key (negative = from the end) every key_step.
-    r->SetHeader(1);
-    r->MapHeader(spec.key_spec_notes.empty() ? 3 : 4);
-    if (!spec.key_spec_notes.empty()) {
+  r->SetHeader(spec.tips.size());
+  for (const std::string& tip : spec.tips) r->SimpleString(tip);
+  std::vector<KeySpec> specs = EffectiveKeySpecs(spec);
+  r->SetHeader(specs.size());
+  for (const KeySpec& ks : specs) {
+    r->MapHeader(ks.notes.empty() ? 3 : 4);
+    if (!ks.notes.empty()) {
       r->Bulk("notes");
-      r->Bulk(spec.key_spec_notes);
+      r->Bulk(ks.notes);
     }
     r->Bulk("flags");
-    std::vector<std::string> flags = spec.key_spec_flags;
-    if (flags.empty()) {
-      bool write = spec.flags & kWrite;
-      flags = {write ? "RW" : "RO", write ? "update" : "access"};
-    }
-    r->SetHeader(flags.size());
-    for (const std::string& f : flags) r->SimpleString(f);
+    r->SetHeader(ks.flags.size());
+    for (const std::string& f : ks.flags) r->SimpleString(f);
     r->Bulk("begin_search");
     r->MapHeader(2);
     r->Bulk("type");
@@ -63,7 +70,7 @@ void WriteCommandInfo(protocol::ReplyBuilder* r, const CommandSpec& spec) {
     r->Bulk("spec");
     r->MapHeader(1);
     r->Bulk("index");
-    r->Integer(spec.first_key);
+    r->Integer(ks.begin_index);
     r->Bulk("find_keys");
     r->MapHeader(2);
     r->Bulk("type");
@@ -71,13 +78,11 @@ void WriteCommandInfo(protocol::ReplyBuilder* r, const CommandSpec& spec) {
     r->Bulk("spec");
     r->MapHeader(3);
     r->Bulk("lastkey");
-    r->Integer(spec.last_key < 0 ? spec.last_key : spec.last_key - spec.first_key);
+    r->Integer(ks.last_key);
     r->Bulk("keystep");
-    r->Integer(spec.key_step);
+    r->Integer(ks.key_step);
     r->Bulk("limit");
     r->Integer(0);
-  } else {
-    r->SetHeader(0);
   }
   r->SetHeader(spec.subcommands.size());
   for (const CommandSpec& sub : spec.subcommands) WriteCommandInfo(r, sub);
@@ -192,29 +197,73 @@ void CommandListCommand(CommandContext& ctx) {
   for (const std::string& n : names) ctx.reply->Bulk(n);
 }
 
-void CommandGetKeysCommand(CommandContext& ctx) {
-  std::span<const std::string> cmd = ctx.args.subspan(2);
+// Keys of a full command line by its spec's key positions; false (with Redis's error written)
+// when the command is unknown, has the wrong arity or takes no keys.
+bool ExtractKeys(CommandContext& ctx, std::span<const std::string> cmd,
+                 const CommandSpec** spec_out, std::vector<std::string_view>* keys) {
   const CommandSpec* spec = ctx.server->commands().Find(cmd[0]);
+  if (spec != nullptr && !spec->subcommands.empty() && cmd.size() >= 2) {
+    std::string full = ToLowerAscii(spec->name) + "|" + ToLowerAscii(cmd[1]);
+    const CommandSpec* sub = nullptr;
+    for (const CommandSpec& s : spec->subcommands) {
+      if (s.name == full) sub = &s;
+    }
+    spec = sub;
+  }
   if (spec == nullptr) {
     ctx.reply->Error("ERR Invalid command specified");
-    return;
+    return false;
   }
   int argc = static_cast<int>(cmd.size());
   if ((spec->arity > 0 && argc != spec->arity) || (spec->arity < 0 && argc < -spec->arity)) {
     ctx.reply->Error("ERR Invalid number of arguments specified for command");
-    return;
+    return false;
   }
   if (spec->first_key <= 0) {
     ctx.reply->Error("ERR The command has no key arguments");
-    return;
+    return false;
   }
   int last = spec->last_key < 0 ? argc + spec->last_key : spec->last_key;
-  std::vector<std::string_view> keys;
   for (int i = spec->first_key; i <= last && i < argc; i += std::max(1, spec->key_step)) {
-    keys.push_back(cmd[static_cast<size_t>(i)]);
+    keys->push_back(cmd[static_cast<size_t>(i)]);
   }
+  *spec_out = spec;
+  return true;
+}
+
+void CommandGetKeysCommand(CommandContext& ctx) {
+  const CommandSpec* spec;
+  std::vector<std::string_view> keys;
+  if (!ExtractKeys(ctx, ctx.args.subspan(2), &spec, &keys)) return;
   ctx.reply->ArrayHeader(keys.size());
   for (std::string_view k : keys) ctx.reply->Bulk(k);
+}
+
+void CommandGetKeysAndFlagsCommand(CommandContext& ctx) {
+  const CommandSpec* spec;
+  std::vector<std::string_view> keys;
+  if (!ExtractKeys(ctx, ctx.args.subspan(2), &spec, &keys)) return;
+  // Each key gets the flags of the key spec whose range covers its position.
+  std::vector<KeySpec> specs = EffectiveKeySpecs(*spec);
+  // SET's flags vary with its arguments (Redis's setGetKeys): with GET it reads the old value.
+  if (spec->name == "set") {
+    bool get = false;
+    for (size_t i = 5; i < ctx.args.size(); i++) get |= ArgIs(ctx.args[i], "GET");
+    specs.front().flags = get ? std::vector<std::string>{"RW", "access", "update"}
+                              : std::vector<std::string>{"OW", "update"};
+  }
+  ctx.reply->ArrayHeader(keys.size());
+  for (size_t i = 0; i < keys.size(); i++) {
+    size_t pos = static_cast<size_t>(spec->first_key) + i * std::max(1, spec->key_step);
+    const KeySpec* match = &specs.front();
+    for (const KeySpec& ks : specs) {
+      if (static_cast<size_t>(ks.begin_index) <= pos) match = &ks;
+    }
+    ctx.reply->ArrayHeader(2);
+    ctx.reply->Bulk(keys[i]);
+    ctx.reply->SetHeader(match->flags.size());
+    for (const std::string& f : match->flags) ctx.reply->SimpleString(f);
+  }
 }
 
 void CommandHelpCommand(CommandContext& ctx) {
@@ -345,7 +394,8 @@ bool IsLfuPolicy(const std::string& policy) { return policy.find("lfu") != std::
 
 const char* StringEncoding(const engine::RecordView& rec) {
   int64_t v;
-  if (rec.raw_encoding) return "raw";
+  if (rec.encoding == engine::EncodingHint::kRaw) return "raw";
+  if (rec.encoding == engine::EncodingHint::kEmbstr) return rec.value.size() <= 44 ? "embstr" : "raw";
   if (rec.value.size() <= 20 && ParseInt64(rec.value, &v)) return "int";
   return rec.value.size() <= 44 ? "embstr" : "raw";
 }
@@ -450,6 +500,9 @@ void RegisterIntrospectionCommands(CommandTable* table) {
            "Get an array of Redis command names", "7.0.0", {"@slow", "@connection"}),
       Make("command|getkeys", -3, f, CommandGetKeysCommand, "server",
            "Extract keys given a full Redis command", "2.8.13", {"@slow", "@connection"}),
+      Make("command|getkeysandflags", -3, f, CommandGetKeysAndFlagsCommand, "server",
+           "Extract keys and access flags given a full Redis command", "7.0.0",
+           {"@slow", "@connection"}),
       Make("command|help", 2, f, CommandHelpCommand, "server",
            "Show helpful text about the different subcommands", "5.0.0",
            {"@slow", "@connection"}),

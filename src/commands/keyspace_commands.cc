@@ -40,10 +40,11 @@ struct OwnedRecord {
   ValueType type;
   int64_t expire_at_ms;
   std::string value;
+  engine::EncodingHint encoding;
 };
 
 OwnedRecord CopyRecord(const RecordView& view) {
-  return OwnedRecord{view.type, view.expire_at_ms, std::string(view.value)};
+  return OwnedRecord{view.type, view.expire_at_ms, std::string(view.value), view.encoding};
 }
 
 // Redis's getIntFromObjectOrReply: an integer that fits in a C int. With error == nullptr the
@@ -224,7 +225,8 @@ void RenameGeneric(CommandContext& ctx, bool nx) {
     ctx.reply->Integer(0);
     return;
   }
-  ctx.engine->Put(db, destination, record.type, record.value, record.expire_at_ms);
+  ctx.engine->Put(db, destination, record.type, record.value, record.expire_at_ms,
+                  record.encoding);
   ctx.engine->Delete(db, source);
   if (nx) {
     ctx.reply->Integer(1);
@@ -274,7 +276,8 @@ void CopyCommand(CommandContext& ctx) {
     ctx.reply->Integer(0);
     return;
   }
-  ctx.engine->Put(dst_db, destination, record.type, record.value, record.expire_at_ms);
+  ctx.engine->Put(dst_db, destination, record.type, record.value, record.expire_at_ms,
+                  record.encoding);
   ctx.reply->Integer(1);
 }
 
@@ -302,7 +305,8 @@ void MoveCommand(CommandContext& ctx) {
     ctx.reply->Integer(0);
     return;
   }
-  ctx.engine->Put(dst_db, key, record.type, record.value, record.expire_at_ms);
+  ctx.engine->Put(dst_db, key, record.type, record.value, record.expire_at_ms,
+                  record.encoding);
   ctx.engine->Delete(src_db, key);
   ctx.reply->Integer(1);
 }
@@ -342,38 +346,53 @@ void SwapDbCommand(CommandContext& ctx) {
   ctx.reply->Ok();
 }
 
-// Registers one top-level command (CommandSpec's fields in declaration order; these commands
-// have no subcommands).
-void Add(CommandTable* table, const char* name, int arity, uint32_t flags, int first_key,
-         int last_key, int key_step, CommandHandler handler, const char* group, const char* summary,
-         const char* since, const char* complexity, std::vector<std::string> acl_categories) {
-  CommandSpec spec;
-  spec.name = name;
-  spec.arity = arity;
-  spec.flags = flags;
-  spec.first_key = first_key;
-  spec.last_key = last_key;
-  spec.key_step = key_step;
-  spec.handler = handler;
-  spec.group = group;
-  spec.summary = summary;
-  spec.since = since;
-  spec.complexity = complexity;
-  spec.acl_categories = std::move(acl_categories);
-  table->Register(std::move(spec));
-}
 
+}  // namespace
+
+namespace {
+// COMMAND INFO details from Redis 7.0.15's command JSON files.
+void AttachKeyspaceDocs(CommandTable* table) {
+  auto key = [](int begin, int last, std::vector<std::string> flags) {
+    KeySpec ks;
+    ks.begin_index = begin;
+    ks.last_key = last;
+    ks.flags = std::move(flags);
+    return ks;
+  };
+  for (const char* name : {"del", "unlink"}) {
+    table->Mutable(name)->key_specs = {key(1, -1, {"RM", "delete"})};
+    table->Mutable(name)->tips = {"request_policy:multi_shard", "response_policy:agg_sum"};
+  }
+  for (const char* name : {"exists", "touch"}) {
+    table->Mutable(name)->key_specs = {key(1, -1, {"RO"})};
+    table->Mutable(name)->tips = {"request_policy:multi_shard", "response_policy:agg_sum"};
+  }
+  table->Mutable("type")->key_specs = {key(1, 0, {"RO"})};
+  table->Mutable("dbsize")->tips = {"request_policy:all_shards", "response_policy:agg_sum"};
+  table->Mutable("keys")->tips = {"request_policy:all_shards", "nondeterministic_output_order"};
+  table->Mutable("scan")->tips = {"nondeterministic_output", "request_policy:special"};
+  table->Mutable("randomkey")->tips = {"request_policy:all_shards", "nondeterministic_output"};
+  for (const char* name : {"flushdb", "flushall"}) {
+    table->Mutable(name)->tips = {"request_policy:all_shards", "response_policy:all_succeeded"};
+  }
+  table->Mutable("rename")->key_specs = {key(1, 0, {"RW", "access", "delete"}),
+                                         key(2, 0, {"OW", "update"})};
+  table->Mutable("renamenx")->key_specs = {key(1, 0, {"RW", "access", "delete"}),
+                                           key(2, 0, {"OW", "insert"})};
+  table->Mutable("copy")->key_specs = {key(1, 0, {"RO", "access"}), key(2, 0, {"OW", "update"})};
+  table->Mutable("move")->key_specs = {key(1, 0, {"RW", "access", "update"})};
+}
 }  // namespace
 
 void RegisterKeyspaceCommands(CommandTable* table) {
   // Arity, flags, key positions and ACL categories as Redis 7.0.15's COMMAND INFO prints them.
-  Add(table, "del", -2, kWrite, 1, -1, 1, DelCommand, "generic", "Delete a key", "1.0.0",
+  table->Add("del", -2, kWrite, 1, -1, 1, DelCommand, "generic", "Delete a key", "1.0.0",
       "O(N) where N is the number of keys that will be removed. When a key to remove "
       "holds a value other than a string, the individual complexity for this key is "
       "O(M) where M is the number of elements in the list, set, sorted set or hash. "
       "Removing a single key that holds a string value is O(1).",
       {"@keyspace", "@write", "@slow"});
-  Add(table, "unlink", -2, kWrite | kFast, 1, -1, 1, DelCommand, "generic",
+  table->Add("unlink", -2, kWrite | kFast, 1, -1, 1, DelCommand, "generic",
       "Delete a key asynchronously in another thread. Otherwise it is just as DEL, "
       "but non blocking.",
       "4.0.0",
@@ -381,56 +400,57 @@ void RegisterKeyspaceCommands(CommandTable* table) {
       "work in a different thread in order to reclaim memory, where N is the number "
       "of allocations the deleted objects where composed of.",
       {"@keyspace", "@write", "@fast"});
-  Add(table, "exists", -2, kReadOnly | kFast, 1, -1, 1, ExistsCommand, "generic",
+  table->Add("exists", -2, kReadOnly | kFast, 1, -1, 1, ExistsCommand, "generic",
       "Determine if a key exists", "1.0.0", "O(N) where N is the number of keys to check.",
       {"@keyspace", "@read", "@fast"});
-  Add(table, "touch", -2, kReadOnly | kFast, 1, -1, 1, TouchCommand, "generic",
+  table->Add("touch", -2, kReadOnly | kFast, 1, -1, 1, TouchCommand, "generic",
       "Alters the last access time of a key(s). Returns the number of existing keys "
       "specified.",
       "3.2.1", "O(N) where N is the number of keys that will be touched.",
       {"@keyspace", "@read", "@fast"});
-  Add(table, "type", 2, kReadOnly | kFast, 1, 1, 1, TypeCommand, "generic",
+  table->Add("type", 2, kReadOnly | kFast, 1, 1, 1, TypeCommand, "generic",
       "Determine the type stored at key", "1.0.0", "O(1)", {"@keyspace", "@read", "@fast"});
-  Add(table, "keys", 2, kReadOnly, 0, 0, 0, KeysCommand, "generic",
+  table->Add("keys", 2, kReadOnly, 0, 0, 0, KeysCommand, "generic",
       "Find all keys matching the given pattern", "1.0.0",
       "O(N) with N being the number of keys in the database, under the assumption "
       "that the key names in the database and the given pattern have limited length.",
       {"@keyspace", "@read", "@slow", "@dangerous"});
-  Add(table, "scan", -2, kReadOnly, 0, 0, 0, ScanCommand, "generic",
+  table->Add("scan", -2, kReadOnly, 0, 0, 0, ScanCommand, "generic",
       "Incrementally iterate the keys space", "2.8.0",
       "O(1) for every call. O(N) for a complete iteration, including enough command "
       "calls for the cursor to return back to 0. N is the number of elements inside "
       "the collection.",
       {"@keyspace", "@read", "@slow"});
-  Add(table, "dbsize", 1, kReadOnly | kFast, 0, 0, 0, DbSizeCommand, "server",
+  table->Add("dbsize", 1, kReadOnly | kFast, 0, 0, 0, DbSizeCommand, "server",
       "Return the number of keys in the selected database", "1.0.0", "O(1)",
       {"@keyspace", "@read", "@fast"});
-  Add(table, "randomkey", 1, kReadOnly, 0, 0, 0, RandomKeyCommand, "generic",
+  table->Add("randomkey", 1, kReadOnly, 0, 0, 0, RandomKeyCommand, "generic",
       "Return a random key from the keyspace", "1.0.0", "O(1)", {"@keyspace", "@read", "@slow"});
-  Add(table, "rename", 3, kWrite, 1, 2, 1, RenameCommand, "generic", "Rename a key", "1.0.0",
+  table->Add("rename", 3, kWrite, 1, 2, 1, RenameCommand, "generic", "Rename a key", "1.0.0",
       "O(1)", {"@keyspace", "@write", "@slow"});
-  Add(table, "renamenx", 3, kWrite | kFast, 1, 2, 1, RenameNxCommand, "generic",
+  table->Add("renamenx", 3, kWrite | kFast, 1, 2, 1, RenameNxCommand, "generic",
       "Rename a key, only if the new key does not exist", "1.0.0", "O(1)",
       {"@keyspace", "@write", "@fast"});
-  Add(table, "copy", -3, kWrite | kDenyOom, 1, 2, 1, CopyCommand, "generic", "Copy a key", "6.2.0",
+  table->Add("copy", -3, kWrite | kDenyOom, 1, 2, 1, CopyCommand, "generic", "Copy a key", "6.2.0",
       "O(N) worst case for collections, where N is the number of nested items. O(1) "
       "for string values.",
       {"@keyspace", "@write", "@slow"});
-  Add(table, "move", 3, kWrite | kFast, 1, 1, 1, MoveCommand, "generic",
+  table->Add("move", 3, kWrite | kFast, 1, 1, 1, MoveCommand, "generic",
       "Move a key to another database", "1.0.0", "O(1)", {"@keyspace", "@write", "@fast"});
-  Add(table, "flushdb", -1, kWrite, 0, 0, 0, FlushDbCommand, "server",
+  table->Add("flushdb", -1, kWrite, 0, 0, 0, FlushDbCommand, "server",
       "Remove all keys from the current database", "1.0.0",
       "O(N) where N is the number of keys in the selected database",
       {"@keyspace", "@write", "@slow", "@dangerous"});
-  Add(table, "flushall", -1, kWrite, 0, 0, 0, FlushAllCommand, "server",
+  table->Add("flushall", -1, kWrite, 0, 0, 0, FlushAllCommand, "server",
       "Remove all keys from all databases", "1.0.0",
       "O(N) where N is the total number of keys in all databases",
       {"@keyspace", "@write", "@slow", "@dangerous"});
-  Add(table, "swapdb", 3, kWrite | kFast, 0, 0, 0, SwapDbCommand, "server",
+  table->Add("swapdb", 3, kWrite | kFast, 0, 0, 0, SwapDbCommand, "server",
       "Swaps two Redis databases", "4.0.0",
       "O(N) where N is the count of clients watching or blocking on keys from both "
       "databases.",
       {"@keyspace", "@write", "@fast", "@dangerous"});
+  AttachKeyspaceDocs(table);
 }
 
 }  // namespace organic::commands

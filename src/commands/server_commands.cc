@@ -93,7 +93,8 @@ void DebugCommand(CommandContext& ctx) {
     snprintf(buf, sizeof(buf),
              "Value at:0x0 refcount:1 encoding:%s serializedlength:%zu lru:0 lru_seconds_idle:0 "
              "access_count:%u",
-             rec->raw_encoding || rec->value.size() > 44 ? "raw" : "embstr", rec->value.size(),
+             rec->encoding == engine::EncodingHint::kRaw || rec->value.size() > 44 ? "raw" : "embstr",
+             rec->value.size(),
              rec->access_count);
     ctx.reply->SimpleString(buf);
   } else if (ArgIs(sub, "LOG") && ctx.args.size() == 3) {

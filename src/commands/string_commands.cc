@@ -39,6 +39,7 @@ namespace {
 
 using engine::LookupMode;
 using engine::RecordView;
+using engine::EncodingHint;
 using engine::ValueType;
 
 constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
@@ -457,7 +458,8 @@ void IncrByFloatCommand(CommandContext& ctx) {
   }
   const std::string formatted = FormatLongDouble(value);
   const int64_t expire_at_ms = old ? old->expire_at_ms : 0;
-  ctx.engine->Put(db, ctx.args[1], ValueType::kString, formatted, expire_at_ms);
+  ctx.engine->Put(db, ctx.args[1], ValueType::kString, formatted, expire_at_ms,
+                  EncodingHint::kEmbstr);
   ctx.reply->Bulk(formatted);
 }
 
@@ -497,7 +499,7 @@ void AppendCommand(CommandContext& ctx) {
   value.reserve(old->value.size() + suffix.size());
   value.append(old->value);
   value.append(suffix);
-  ctx.engine->Put(db, key, ValueType::kString, value, old->expire_at_ms, /*raw_encoding=*/true);
+  ctx.engine->Put(db, key, ValueType::kString, value, old->expire_at_ms, EncodingHint::kRaw);
   ctx.reply->Integer(static_cast<int64_t>(value.size()));
 }
 
@@ -567,7 +569,7 @@ void SetRangeCommand(CommandContext& ctx) {
   }
   if (value.size() < pos + patch.size()) value.resize(pos + patch.size(), '\0');
   value.replace(pos, patch.size(), patch);
-  ctx.engine->Put(db, key, ValueType::kString, value, expire_at_ms, /*raw_encoding=*/true);
+  ctx.engine->Put(db, key, ValueType::kString, value, expire_at_ms, EncodingHint::kRaw);
   ctx.reply->Integer(static_cast<int64_t>(value.size()));
 }
 
@@ -585,16 +587,18 @@ void LcsCommand(CommandContext& ctx) {
   std::string a, b;
   bool wrong_type = false;
   if (std::optional<RecordView> v = ctx.engine->Get(db, ctx.args[1], LookupMode::kRead)) {
-    if (IsString(*v))
+    if (IsString(*v)) {
       a.assign(v->value);
-    else
+    } else {
       wrong_type = true;
+    }
   }
   if (std::optional<RecordView> v = ctx.engine->Get(db, ctx.args[2], LookupMode::kRead)) {
-    if (IsString(*v))
+    if (IsString(*v)) {
       b.assign(v->value);
-    else
+    } else {
       wrong_type = true;
+    }
   }
   if (wrong_type) {
     ctx.reply->Error("ERR The specified keys must contain string values");
@@ -814,6 +818,43 @@ void RegisterStringCommands(CommandTable* table) {
       kWriteSlow);
   add("lcs", -3, kReadOnly, 1, 2, 1, LcsCommand, "Find longest common substring", "7.0.0",
       "O(N*M) where N and M are the lengths of s1 and s2, respectively", kReadSlow);
+
+  // COMMAND INFO key specs and tips, from Redis 7.0.15's command JSON files.
+  auto key = [](int begin, int last, int step, std::vector<std::string> flags,
+                std::string notes = "") {
+    KeySpec ks;
+    ks.begin_index = begin;
+    ks.last_key = last;
+    ks.key_step = step;
+    ks.flags = std::move(flags);
+    ks.notes = std::move(notes);
+    return ks;
+  };
+  for (const char* name : {"get", "getrange", "substr"}) {
+    table->Mutable(name)->key_specs = {key(1, 0, 1, {"RO", "access"})};
+  }
+  table->Mutable("strlen")->key_specs = {key(1, 0, 1, {"RO"})};
+  table->Mutable("lcs")->key_specs = {key(1, 1, 1, {"RO", "access"})};
+  table->Mutable("mget")->key_specs = {key(1, -1, 1, {"RO", "access"})};
+  table->Mutable("mget")->tips = {"request_policy:multi_shard"};
+  table->Mutable("set")->key_specs = {key(1, 0, 1, {"RW", "access", "update", "variable_flags"},
+                                          "RW and ACCESS due to the optional `GET` argument")};
+  table->Mutable("setnx")->key_specs = {key(1, 0, 1, {"OW", "insert"})};
+  for (const char* name : {"setex", "psetex"}) {
+    table->Mutable(name)->key_specs = {key(1, 0, 1, {"OW", "update"})};
+  }
+  table->Mutable("mset")->key_specs = {key(1, -1, 2, {"OW", "update"})};
+  table->Mutable("mset")->tips = {"request_policy:multi_shard", "response_policy:all_succeeded"};
+  table->Mutable("msetnx")->key_specs = {key(1, -1, 2, {"OW", "insert"})};
+  table->Mutable("msetnx")->tips = {"request_policy:multi_shard", "response_policy:agg_min"};
+  for (const char* name : {"getset", "incr", "decr", "incrby", "decrby", "incrbyfloat"}) {
+    table->Mutable(name)->key_specs = {key(1, 0, 1, {"RW", "access", "update"})};
+  }
+  table->Mutable("getex")->key_specs = {
+      key(1, 0, 1, {"RW", "access", "update"}, "RW and UPDATE because it changes the TTL")};
+  table->Mutable("getdel")->key_specs = {key(1, 0, 1, {"RW", "access", "delete"})};
+  table->Mutable("append")->key_specs = {key(1, 0, 1, {"RW", "insert"})};
+  table->Mutable("setrange")->key_specs = {key(1, 0, 1, {"RW", "update"})};
 }
 
 }  // namespace organic::commands

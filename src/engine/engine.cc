@@ -59,7 +59,7 @@ Status Engine::Apply(const Mutation& m) {
       Database& db = dbs_[m.db];
       bool existed;
       int64_t old_expire = 0;
-      db.table->Upsert(m.key, m.sequence, m.type, m.expire_at_ms, m.value, m.raw_encoding,
+      db.table->Upsert(m.key, m.sequence, m.type, m.expire_at_ms, m.value, m.encoding,
                        &existed, &old_expire);
       if (old_expire != 0) db.volatile_keys--;
       if (m.expire_at_ms != 0) {
@@ -131,19 +131,19 @@ std::optional<RecordView> Engine::Get(int db, std::string_view key, LookupMode m
     ExpireKey(db, key);
     e = nullptr;
   }
+  // As Redis's lookupKey: reads count hits/misses (NOTOUCH only skips the access update);
+  // reads made on behalf of writes count nothing.
   if (e == nullptr) {
-    if (mode == LookupMode::kRead) stats_.keyspace_misses++;
+    if (mode != LookupMode::kWrite) stats_.keyspace_misses++;
     return std::nullopt;
   }
-  if (mode == LookupMode::kRead) {
-    stats_.keyspace_hits++;
-    MemTable::BumpAccess(e);
-  }
+  if (mode != LookupMode::kWrite) stats_.keyspace_hits++;
+  if (mode == LookupMode::kRead) MemTable::BumpAccess(e);
   return MemTable::View(e);
 }
 
 void Engine::Put(int db, std::string_view key, ValueType type, std::string_view value,
-                 int64_t expire_at_ms, bool raw_encoding) {
+                 int64_t expire_at_ms, EncodingHint encoding) {
   Mutation m;
   m.op = MutationOp::kPut;
   m.db = static_cast<uint32_t>(db);
@@ -151,7 +151,7 @@ void Engine::Put(int db, std::string_view key, ValueType type, std::string_view 
   m.type = type;
   m.value = value;
   m.expire_at_ms = expire_at_ms;
-  m.raw_encoding = raw_encoding;
+  m.encoding = encoding;
   Log(m);
   Apply(m);
 }
@@ -323,7 +323,7 @@ Status Engine::Checkpoint() {
       m.type = MemTable::Type(e);
       m.expire_at_ms = MemTable::ExpireAt(e);
       m.value = MemTable::Value(e);
-      m.raw_encoding = MemTable::RawEncoding(e);
+      m.encoding = MemTable::Encoding(e);
       encode_buf_.clear();
       EncodeMutation(m, &encode_buf_);
       RETURN_IF_ERROR(wal_->Append(encode_buf_));

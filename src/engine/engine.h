@@ -41,7 +41,7 @@ struct EngineOptions {
 enum class LookupMode {
   kRead,     // counts keyspace hits/misses and the access counter
   kWrite,    // a read on behalf of a write (no hit/miss statistics)
-  kNoTouch,  // no statistics, no access counter (EXISTS, TYPE, OBJECT ...)
+  kNoTouch,  // counts hits/misses but not the access counter (EXISTS, TYPE, TTL, OBJECT ...)
 };
 
 struct EngineStats {
@@ -76,9 +76,9 @@ class Engine {
   std::optional<RecordView> Get(int db, std::string_view key, LookupMode mode);
 
   // Writes a whole record (expire_at_ms 0 = no TTL).
-  // raw_encoding: the OBJECT ENCODING hint (APPEND and SETRANGE pass true, as Redis).
+  // encoding: the OBJECT ENCODING hint (see EncodingHint).
   void Put(int db, std::string_view key, ValueType type, std::string_view value,
-           int64_t expire_at_ms, bool raw_encoding = false);
+           int64_t expire_at_ms, EncodingHint encoding = EncodingHint::kAuto);
   // Returns false if the key was absent (or already expired).
   bool Delete(int db, std::string_view key);
   // Sets (or with 0 removes) the TTL of a live key; false if absent.

@@ -9,7 +9,8 @@ namespace organic::engine {
 
 // An Entry has no declared members: its bytes are laid out as below and reached only through
 // the helpers in this file. `Entry*` points at the header word.
-//   offset 0          u64 word = sequence << 16 | height << 8 | type << 2 | flags
+//   offset 0          u64 word = sequence << 16 | height << 8 | type << 4 | flags
+//                     flags: 0x1 has expire-at, bits 0x6 the EncodingHint
 //   offset 8          Entry* next[height]
 //   offset 8+8h       atomic u32 access count
 //   offset 12+8h      [i64 expire-at, only if flags & kHasExpire]
@@ -20,7 +21,8 @@ namespace {
 
 using Entry = MemTable::Entry;
 constexpr uint8_t kHasExpire = 0x01;
-constexpr uint8_t kRawEncoding = 0x02;  // Redis encoding hint (see RecordView)
+constexpr uint8_t kEncodingMask = 0x06;  // EncodingHint << 1
+inline uint8_t EncodingFlags(EncodingHint hint) { return static_cast<uint8_t>(static_cast<uint8_t>(hint) << 1); }
 
 inline uint64_t Word(const Entry* e) {
   uint64_t w;
@@ -29,7 +31,7 @@ inline uint64_t Word(const Entry* e) {
 }
 inline void SetWord(Entry* e, uint64_t w) { memcpy(e, &w, 8); }
 inline int HeightOf(const Entry* e) { return static_cast<int>((Word(e) >> 8) & 0xff); }
-inline uint8_t FlagsOf(const Entry* e) { return static_cast<uint8_t>(Word(e) & 0x3); }
+inline uint8_t FlagsOf(const Entry* e) { return static_cast<uint8_t>(Word(e) & 0xf); }
 inline Entry** Links(const Entry* e) {
   return reinterpret_cast<Entry**>(reinterpret_cast<char*>(const_cast<Entry*>(e)) + 8);
 }
@@ -42,7 +44,7 @@ inline const char* AfterAccess(const Entry* e) {
 }
 inline uint64_t MakeWord(uint64_t sequence, int height, ValueType type, uint8_t flags) {
   return (sequence << 16) | (static_cast<uint64_t>(height) << 8) |
-         (static_cast<uint64_t>(type) << 2) | flags;
+         (static_cast<uint64_t>(type) << 4) | flags;
 }
 
 struct Payload {
@@ -168,8 +170,9 @@ void MemTable::ReplaceLinked(Entry** prev, Entry* old, Entry* replacement) {
 
 MemTable::Entry* MemTable::Upsert(std::string_view key, uint64_t sequence, ValueType type,
                                   int64_t expire_at_ms, std::string_view value,
-                                  bool raw_encoding, bool* existed, int64_t* old_expire_at_ms) {
-  uint8_t extra = raw_encoding ? kRawEncoding : 0;
+                                  EncodingHint encoding, bool* existed,
+                                  int64_t* old_expire_at_ms) {
+  uint8_t extra = EncodingFlags(encoding);
   Entry* prev[kMaxHeight];
   Entry* e = FindGreaterOrEqual(key, prev);
   if (e != nullptr && ReadPayload(e).key == key) {
@@ -216,7 +219,7 @@ MemTable::Entry* MemTable::SetExpire(std::string_view key, uint64_t sequence,
   bool had_expire = FlagsOf(e) & kHasExpire;
   int height = HeightOf(e);
   ValueType type = Type(e);
-  uint8_t extra = FlagsOf(e) & kRawEncoding;
+  uint8_t extra = FlagsOf(e) & kEncodingMask;
   if (had_expire == (expire_at_ms != 0)) {
     SetWord(e, MakeWord(sequence, height, type,
                         static_cast<uint8_t>((had_expire ? kHasExpire : 0) | extra)));
@@ -266,7 +269,7 @@ MemTable::Entry* MemTable::Next(const Entry* e) { return Links(e)[0]; }
 std::string_view MemTable::Key(const Entry* e) { return ReadPayload(e).key; }
 std::string_view MemTable::Value(const Entry* e) { return ReadPayload(e).value; }
 ValueType MemTable::Type(const Entry* e) {
-  return static_cast<ValueType>((Word(e) >> 2) & 0x3f);
+  return static_cast<ValueType>((Word(e) >> 4) & 0xf);
 }
 uint64_t MemTable::Sequence(const Entry* e) { return Word(e) >> 16; }
 int64_t MemTable::ExpireAt(const Entry* e) {
@@ -275,7 +278,9 @@ int64_t MemTable::ExpireAt(const Entry* e) {
   memcpy(&v, AfterAccess(e), 8);
   return v;
 }
-bool MemTable::RawEncoding(const Entry* e) { return FlagsOf(e) & kRawEncoding; }
+EncodingHint MemTable::Encoding(const Entry* e) {
+  return static_cast<EncodingHint>((FlagsOf(e) & kEncodingMask) >> 1);
+}
 uint32_t MemTable::AccessCount(const Entry* e) {
   return AccessPtr(e)->load(std::memory_order_relaxed);
 }
@@ -291,7 +296,7 @@ RecordView MemTable::View(const Entry* e) {
   v.expire_at_ms = ExpireAt(e);
   v.sequence = Sequence(e);
   v.access_count = AccessCount(e);
-  v.raw_encoding = RawEncoding(e);
+  v.encoding = Encoding(e);
   v.value = pl.value;
   return v;
 }

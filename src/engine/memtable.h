@@ -3,7 +3,7 @@
 // order is "database, then key" without storing the database in every entry.
 //
 // Memory layout of one entry (one allocation, see docs/record-format.md):
-//   next[height] pointers | u64 (sequence << 16 | flags << 8 | type) | atomic u32 access count
+//   u64 (sequence << 16 | height << 8 | type << 4 | flags) | next[height] | atomic u32 access
 //   | [i64 expire-at if kHasExpire] | varint key length | varint value length | key | value
 // Keeping the header this small matters: 16-byte keys with 32-byte values fit jemalloc's
 // 80-byte class for most heights.
@@ -45,7 +45,7 @@ class MemTable {
   // the previous entry for key is invalidated. *existed tells whether key was present.
   // *old_expire_at_ms receives the replaced entry's expire time (0 if none or absent).
   Entry* Upsert(std::string_view key, uint64_t sequence, ValueType type, int64_t expire_at_ms,
-                std::string_view value, bool raw_encoding, bool* existed,
+                std::string_view value, EncodingHint encoding, bool* existed,
                 int64_t* old_expire_at_ms);
 
   // Changes only the expire time (0 = persist), keeping the value. REQUIRES: key present.
@@ -69,7 +69,7 @@ class MemTable {
   static uint64_t Sequence(const Entry* e);
   static int64_t ExpireAt(const Entry* e);  // 0 = none
   static uint32_t AccessCount(const Entry* e);
-  static bool RawEncoding(const Entry* e);
+  static EncodingHint Encoding(const Entry* e);
   static void BumpAccess(Entry* e);  // relaxed atomic increment, saturating
   static RecordView View(const Entry* e);
 

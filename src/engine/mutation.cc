@@ -18,7 +18,8 @@ void EncodeMutation(const Mutation& m, std::string* out) {
     case MutationOp::kPut:
       PutVarint64(out, m.db);
       PutLengthPrefixed(out, m.key);
-      out->push_back(static_cast<char>(static_cast<uint8_t>(m.type) | (m.raw_encoding ? 0x80 : 0)));
+      out->push_back(static_cast<char>(static_cast<uint8_t>(m.type) |
+                                       (static_cast<uint8_t>(m.encoding) << 6)));
       PutVarint64(out, static_cast<uint64_t>(m.expire_at_ms));
       PutLengthPrefixed(out, m.value);
       break;
@@ -61,8 +62,9 @@ bool DecodeMutation(std::string_view payload, Mutation* m) {
           !d.GetVarint(&v) || !d.GetLengthPrefixed(&m->value)) {
         return false;
       }
-      m->type = static_cast<ValueType>(type & 0x7f);
-      m->raw_encoding = (type & 0x80) != 0;
+      m->type = static_cast<ValueType>(type & 0x3f);
+      m->encoding = static_cast<EncodingHint>(type >> 6);
+      if (m->encoding > EncodingHint::kEmbstr) return false;
       m->expire_at_ms = static_cast<int64_t>(v);
       break;
     }

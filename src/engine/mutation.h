@@ -28,7 +28,7 @@ struct Mutation {
   uint32_t other_db = 0;
   ValueType type = ValueType::kString;
   int64_t expire_at_ms = 0;
-  bool raw_encoding = false;  // kPut: encoded as bit 7 of the type byte
+  EncodingHint encoding = EncodingHint::kAuto;  // kPut: bits 6-7 of the type byte
   std::string_view key;
   std::string_view value;
 };

@@ -13,6 +13,11 @@ enum class ValueType : uint8_t {
   // Hashes, lists, sets and sorted sets come later as metadata records + sub-key records.
 };
 
+// What OBJECT ENCODING reports for a string, following how Redis created the value:
+// kAuto decides by content (int / embstr up to 44 bytes / raw), kRaw is left by APPEND,
+// SETRANGE and SETBIT, kEmbstr by INCRBYFLOAT (a number Redis keeps as a string).
+enum class EncodingHint : uint8_t { kAuto = 0, kRaw = 1, kEmbstr = 2 };
+
 // Sequence numbers are 48-bit: they share a 64-bit word with type and flags in the MemTable.
 inline constexpr uint64_t kMaxSequence = (1ull << 48) - 1;
 
@@ -23,9 +28,7 @@ struct RecordView {
   int64_t expire_at_ms = 0;  // 0 = persistent
   uint64_t sequence = 0;
   uint32_t access_count = 0;
-  // Redis encoding hint for OBJECT ENCODING: APPEND/SETRANGE leave a string "raw" whatever
-  // its size, as in Redis.
-  bool raw_encoding = false;
+  EncodingHint encoding = EncodingHint::kAuto;
   std::string_view value;
 };
 

@@ -142,7 +142,7 @@ std::string Server::Info(const std::vector<std::string>& requested) {
                                "." + std::to_string(__GNUC_PATCHLEVEL__));
     w.FieldI("process_id", getpid());
     w.Field("process_supervised", "no");
-    w.Field("run_id", "0000000000000000000000000000000000000000");
+    w.Field("run_id", run_id_);
     w.FieldI("tcp_port", cfg.port);
     w.FieldI("server_time_usec", UnixTimeUs());
     w.FieldI("uptime_in_seconds", uptime);
@@ -250,7 +250,7 @@ std::string Server::Info(const std::vector<std::string>& requested) {
     w.Section("Replication");
     w.Field("role", "master");
     w.Field("connected_slaves", "0");
-    w.Field("master_replid", "0000000000000000000000000000000000000000");
+    w.Field("master_replid", run_id_);
     w.Field("master_repl_offset", "0");
   }
   if (sections.count("cpu")) {
@@ -266,18 +266,20 @@ std::string Server::Info(const std::vector<std::string>& requested) {
   if (sections.count("modules")) w.Section("Modules");
   if (sections.count("commandstats")) {
     w.Section("Commandstats");
-    for (const auto& [name, cs] : stats_.commands) {
+    auto emit = [&](const commands::CommandSpec& spec) {
+      const ServerStats::CommandStat& cs = stats_.commands[spec.id];
+      if (cs.calls == 0 && cs.rejected_calls == 0 && cs.failed_calls == 0) return;
       char buf[256];
       snprintf(buf, sizeof(buf),
                "calls=%" PRIu64 ",usec=%" PRIu64 ",usec_per_call=%.2f,rejected_calls=%" PRIu64
                ",failed_calls=%" PRIu64,
                cs.calls, cs.usec, cs.calls == 0 ? 0.0 : static_cast<double>(cs.usec) / cs.calls,
                cs.rejected_calls, cs.failed_calls);
-      std::string field = "cmdstat_" + name;
-      for (char& c : field) {
-        if (c == '|') c = '|';
-      }
-      w.Field(field.c_str(), buf);
+      w.Field(("cmdstat_" + spec.name).c_str(), buf);
+    };
+    for (const commands::CommandSpec& spec : table_.all()) {
+      emit(spec);
+      for (const commands::CommandSpec& sub : spec.subcommands) emit(sub);
     }
   }
   if (sections.count("errorstats")) {

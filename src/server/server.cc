@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <random>
 #include <chrono>
 #include <thread>
 
@@ -18,6 +19,10 @@ namespace organic {
 Server::Server(std::unique_ptr<Config> config)
     : config_(std::move(config)), loop_(nullptr), read_buffer_(64 * 1024, '\0') {
   commands::RegisterAllCommands(&table_);
+  stats_.commands.resize(table_.id_count());
+  std::random_device rd;
+  static const char kHex[] = "0123456789abcdef";
+  for (int i = 0; i < 40; i++) run_id_.push_back(kHex[rd() % 16]);
 }
 
 Server::~Server() = default;
@@ -182,7 +187,7 @@ void Server::Execute(Connection* conn, std::span<const std::string> args) {
   const commands::CommandSpec* spec = table_.Resolve(args, &reply);
   if (spec != nullptr && !session.authenticated && !(spec->flags & commands::kNoAuth)) {
     reply.Error(protocol::kNoAuth);
-    stats_.commands[spec->name].rejected_calls++;
+    stats_.commands[spec->id].rejected_calls++;
     spec = nullptr;
   }
   if (spec == nullptr) {
@@ -195,7 +200,7 @@ void Server::Execute(Connection* conn, std::span<const std::string> args) {
   int64_t start = MonotonicUs();
   commands::CommandContext ctx{args, &reply, engine_.get(), &session, this};
   spec->handler(ctx);
-  ServerStats::CommandStat& cs = stats_.commands[spec->name];
+  ServerStats::CommandStat& cs = stats_.commands[spec->id];
   cs.calls++;
   cs.usec += static_cast<uint64_t>(MonotonicUs() - start);
   if (reply.errors_written() > 0) {
@@ -333,6 +338,7 @@ int Server::KillClients(const commands::ClientKillFilter& filter, const commands
 
 void Server::ResetStats() {
   stats_ = ServerStats();
+  stats_.commands.resize(table_.id_count());
   engine_->ResetStats();
 }
 

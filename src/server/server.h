@@ -39,7 +39,7 @@ struct ServerStats {
     uint64_t failed_calls = 0;
     uint64_t rejected_calls = 0;
   };
-  std::map<std::string, CommandStat> commands;  // "get" -> stats (commandstats)
+  std::vector<CommandStat> commands;  // by CommandSpec::id (commandstats)
 };
 
 class Server : public commands::ServerApi {
@@ -105,6 +105,7 @@ class Server : public commands::ServerApi {
   std::string read_buffer_;
   uint64_t next_client_id_ = 1;
   int64_t start_time_ms_ = 0;
+  std::string run_id_;  // 40 random hex characters, new at every start (INFO run_id)
   int64_t last_second_tick_ms_ = 0;
   bool shutdown_requested_ = false;
   ServerStats stats_;

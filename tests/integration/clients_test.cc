@@ -64,12 +64,13 @@ TEST_CASE("CLIENT SETNAME, LIST and KILL ID of another connection") {
   REQUIRE(control != nullptr);
   RawConnection victim(server.port());
   REQUIRE(victim.ok());
-  REQUIRE(victim.SendAll("CLIENT SETNAME victim\r\nCLIENT GETNAME\r\nCLIENT ID\r\n"));
-  std::string replies = victim.ReadUntil("\r\n:", milliseconds(2000));
-  replies += victim.ReadUntil("\r\n");
-  REQUIRE(replies.starts_with("+OK\r\n$6\r\nvictim\r\n:"));
-  const std::string victim_id = replies.substr(replies.rfind(':') + 1,
-                                               replies.size() - replies.rfind(':') - 3);
+  REQUIRE(victim.SendAll("CLIENT SETNAME victim\r\nCLIENT GETNAME\r\n"));
+  REQUIRE(victim.ReadAtLeast(17) == "+OK\r\n$6\r\nvictim\r\n");
+  REQUIRE(victim.SendAll("CLIENT ID\r\n"));
+  const std::string id_reply = victim.ReadUntil("\r\n");  // ":<id>\r\n"
+  REQUIRE(id_reply.size() > 3);
+  REQUIRE(id_reply[0] == ':');
+  const std::string victim_id = id_reply.substr(1, id_reply.size() - 3);
   CAPTURE(victim_id);
 
   std::string list = Cmd(control.get(), {"CLIENT", "LIST"});

@@ -3,6 +3,7 @@
 // until organic-check-wal --fix repairs it). WAL byte layout: docs/wal-format.md.
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -132,6 +133,7 @@ TEST_CASE("kill -9 during writes with appendfsync always loses no acknowledged w
     std::vector<std::string> acked_sets, acked_dels;
     std::set<std::string> del_sent;  // a DEL whose reply may not have come: state unknown
     std::string writer_error;
+    std::atomic<int> acked_count{0};  // read by this thread to time the kill
     std::thread writer([&] {
       for (int i = 0;; i++) {
         std::string key = "c" + std::to_string(cycle) + ":k" + std::to_string(i);
@@ -147,6 +149,7 @@ TEST_CASE("kill -9 during writes with appendfsync always loses no acknowledged w
               return;
             }
             acked_dels.push_back(victim);
+            acked_count++;
             continue;
           }
         }
@@ -157,13 +160,17 @@ TEST_CASE("kill -9 during writes with appendfsync always loses no acknowledged w
           return;
         }
         acked_sets.push_back(key);
+        acked_count++;
       }
     });
-    SleepMs(80 + static_cast<int>(rng() % 320));
+    // A random moment once writing is under way (however slow fsync is on this disk).
+    for (int i = 0; i < 1000 && acked_count < 20; i++) SleepMs(10);
+    SleepMs(static_cast<int>(rng() % 300));
     server.Kill();
     writer.join();
     REQUIRE_MESSAGE(writer_error.empty(), writer_error);
-    REQUIRE_MESSAGE(acked_sets.size() > 10, "too few writes before the kill: " << acked_sets.size());
+    REQUIRE_MESSAGE(acked_sets.size() > 10,
+                    "too few writes before the kill: " << acked_sets.size());
     std::set<std::string> deleted(acked_dels.begin(), acked_dels.end());
     for (const std::string& k : acked_sets) {
       if (deleted.count(k) == 0 && del_sent.count(k) == 0) must_exist.push_back(k);
@@ -231,7 +238,9 @@ TEST_CASE("a torn WAL tail is truncated at start-up with a warning") {
     REQUIRE(c != nullptr);
     std::vector<std::string> keys;
     for (int r = 0; r <= round; r++) {
-      for (int i = 0; i < 20; i++) keys.push_back("r" + std::to_string(r) + ":" + std::to_string(i));
+      for (int i = 0; i < 20; i++) {
+        keys.push_back("r" + std::to_string(r) + ":" + std::to_string(i));
+      }
     }
     std::string first;
     CHECK_MESSAGE(CountMismatches(c.get(), keys, ValueFor, &first) == 0, first);

@@ -22,6 +22,8 @@
 #include <thread>
 #include <utility>
 
+#include <doctest/doctest.h>
+
 #include "engine/wal_writer.h"  // ParseWalFileName
 
 namespace organic::itest {
@@ -204,6 +206,15 @@ ServerProcess::ServerProcess(std::vector<std::string> extra_args)
 
 ServerProcess::~ServerProcess() {
   if (pid_ > 0) Kill();
+  // A sanitizer build of the server (ORGANIC_SERVER_BIN=...) reports to its stderr, which is
+  // the log: any report fails the test that ran this server, even if its replies looked right.
+  std::string log_text = log();
+  size_t report = log_text.find("Sanitizer");
+  if (report == std::string::npos) report = log_text.find("runtime error:");
+  if (report != std::string::npos) {
+    FAIL_CHECK("sanitizer report in the server log:\n"
+               << log_text.substr(report > 200 ? report - 200 : 0, 4000));
+  }
   RemoveTree(root_dir_);
 }
 
@@ -454,7 +465,7 @@ bool RawConnection::SendAll(std::string_view bytes) {
 std::string RawConnection::ReadAtLeast(size_t n, std::chrono::milliseconds timeout) {
   std::string out;
   Clock::time_point deadline = Clock::now() + timeout;
-  char buf[65536];
+  if (buffer_.empty()) buffer_.resize(kReadChunk);
   while (out.size() < n) {
     // A zero or past deadline still polls once, so a 0 ms timeout means "what is there now".
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
@@ -463,10 +474,10 @@ std::string RawConnection::ReadAtLeast(size_t n, std::chrono::milliseconds timeo
     int pr = poll(&p, 1, static_cast<int>(left.count()));
     if (pr < 0 && errno == EINTR) continue;
     if (pr <= 0) break;
-    ssize_t r = recv(fd_, buf, sizeof(buf), 0);
+    ssize_t r = recv(fd_, buffer_.data(), buffer_.size(), 0);
     if (r < 0 && errno == EINTR) continue;
     if (r <= 0) break;
-    out.append(buf, static_cast<size_t>(r));
+    out.append(buffer_.data(), static_cast<size_t>(r));
   }
   return out;
 }
@@ -489,7 +500,7 @@ std::string RawConnection::ReadUntilEof(bool* eof, std::chrono::milliseconds tim
   std::string out;
   *eof = false;
   Clock::time_point deadline = Clock::now() + timeout;
-  char buf[65536];
+  if (buffer_.empty()) buffer_.resize(kReadChunk);
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) break;
@@ -497,14 +508,14 @@ std::string RawConnection::ReadUntilEof(bool* eof, std::chrono::milliseconds tim
     int pr = poll(&p, 1, static_cast<int>(left.count()));
     if (pr < 0 && errno == EINTR) continue;
     if (pr <= 0) break;
-    ssize_t r = recv(fd_, buf, sizeof(buf), 0);
+    ssize_t r = recv(fd_, buffer_.data(), buffer_.size(), 0);
     if (r < 0 && errno == EINTR) continue;
     if (r == 0 || (r < 0 && errno == ECONNRESET)) {
       *eof = true;
       break;
     }
     if (r < 0) break;
-    out.append(buf, static_cast<size_t>(r));
+    out.append(buffer_.data(), static_cast<size_t>(r));
   }
   return out;
 }

@@ -6,8 +6,10 @@
 //   <root>/data/        the server's --dir (WAL generations wal-N.log)
 //   <root>/server.log   the server's stdout and stderr, appended to by every (re)start
 //
-// Threading: a ServerProcess is used by one thread at a time. The free functions are
-// thread-safe (each call works on its own socket or context).
+// Threading: a ServerProcess is used by one thread at a time, the one that calls Start() (the
+// child is SIGKILLed when that thread exits: PR_SET_PDEATHSIG, so a crashed test run leaves no
+// server behind). The free functions are thread-safe (each call works on its own socket or
+// context).
 #pragma once
 
 #include <hiredis/hiredis.h>
@@ -58,7 +60,7 @@ bool WriteWholeFile(const std::string& path, std::string_view bytes);
 
 // The result of running a short-lived program to completion.
 struct ProcessResult {
-  int exit_code = -1;  // exit status, or 128 + signal if killed, -1 if it could not run
+  int exit_code = -1;  // exit status; 128 + signal if killed; 127 if exec failed; -1 if no fork
   std::string out;     // stdout
   std::string err;     // stderr
 };
@@ -75,7 +77,8 @@ class ServerProcess {
   explicit ServerProcess(std::vector<std::string> extra_args = {});
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
-  // SIGKILLs a still-running server and removes the temporary directory.
+  // SIGKILLs a still-running server and removes the temporary directory. Fails the current
+  // doctest test case if the server's log holds a sanitizer report.
   ~ServerProcess();
 
   // Makes Start() pass a config file before the other arguments (organic-server [config-file]
@@ -83,8 +86,9 @@ class ServerProcess {
   void set_config_file(std::string path) { config_file_ = std::move(path); }
 
   // Starts the server and waits (at most startup_timeout) until a connection gets a reply to
-  // PING (PONG, or NOAUTH under requirepass). Returns false if the process exited first (exit_status() tells how) or never answered
-  // in time (then it is killed). REQUIRES: not running.
+  // PING (PONG, or NOAUTH under requirepass). Returns false if the process exited first
+  // (exit_status() tells how) or never answered in time (then it is killed).
+  // REQUIRES: not running.
   bool Start(std::chrono::milliseconds startup_timeout = std::chrono::seconds(10));
   // SIGTERM, then waits at most timeout for the exit; SIGKILLs after that. Returns the exit
   // status (0 for a clean shutdown), 128 + signal number if killed by a signal.
@@ -184,7 +188,10 @@ class RawConnection {
   void Close(bool reset = false);
 
  private:
+  static constexpr size_t kReadChunk = 1 << 20;  // one recv() takes up to this much
+
   int fd_ = -1;
+  std::vector<char> buffer_;  // recv() target, allocated on the first read
 };
 
 // Parses RESP2 bytes (as read from a raw socket) into hiredis replies.

@@ -14,7 +14,8 @@ MemTable::Entry* Put(MemTable& t, const std::string& k, const std::string& v, in
                      uint64_t seq = 1) {
   bool existed;
   int64_t old_exp;
-  return t.Upsert(k, seq, ValueType::kString, exp, v, false, &existed, &old_exp);
+  return t.Upsert(k, seq, ValueType::kString, exp, v, organic::engine::EncodingHint::kAuto,
+                  &existed, &old_exp);
 }
 }  // namespace
 

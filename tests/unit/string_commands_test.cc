@@ -781,40 +781,68 @@ TEST_CASE("String commands are registered with Redis 7.0's COMMAND INFO values")
   using commands::kFast;
   using commands::kReadOnly;
   using commands::kWrite;
+  using Strings = std::vector<std::string>;
   struct Expect {
     std::string name;
     int arity;
     uint32_t flags;
     int first, last, step;
-    std::vector<std::string> acl;
+    Strings acl;
+    Strings key_flags;  // the single key spec's flags
+    Strings tips;
   };
-  const std::vector<std::string> rf = {"@read", "@string", "@fast"};
-  const std::vector<std::string> rs = {"@read", "@string", "@slow"};
-  const std::vector<std::string> wf = {"@write", "@string", "@fast"};
-  const std::vector<std::string> ws = {"@write", "@string", "@slow"};
+  const Strings rf = {"@read", "@string", "@fast"};
+  const Strings rs = {"@read", "@string", "@slow"};
+  const Strings wf = {"@write", "@string", "@fast"};
+  const Strings ws = {"@write", "@string", "@slow"};
+  const Strings rw_update = {"RW", "access", "update"};
   const std::vector<Expect> expected = {
-      {"get", 2, kReadOnly | kFast, 1, 1, 1, rf},
-      {"set", -3, kWrite | kDenyOom, 1, 1, 1, ws},
-      {"setnx", 3, kWrite | kDenyOom | kFast, 1, 1, 1, wf},
-      {"setex", 4, kWrite | kDenyOom, 1, 1, 1, ws},
-      {"psetex", 4, kWrite | kDenyOom, 1, 1, 1, ws},
-      {"mget", -2, kReadOnly | kFast, 1, -1, 1, rf},
-      {"mset", -3, kWrite | kDenyOom, 1, -1, 2, ws},
-      {"msetnx", -3, kWrite | kDenyOom, 1, -1, 2, ws},
-      {"getset", 3, kWrite | kDenyOom | kFast, 1, 1, 1, wf},
-      {"getdel", 2, kWrite | kFast, 1, 1, 1, wf},
-      {"getex", -2, kWrite | kFast, 1, 1, 1, wf},
-      {"append", 3, kWrite | kDenyOom | kFast, 1, 1, 1, wf},
-      {"strlen", 2, kReadOnly | kFast, 1, 1, 1, rf},
-      {"incr", 2, kWrite | kDenyOom | kFast, 1, 1, 1, wf},
-      {"decr", 2, kWrite | kDenyOom | kFast, 1, 1, 1, wf},
-      {"incrby", 3, kWrite | kDenyOom | kFast, 1, 1, 1, wf},
-      {"decrby", 3, kWrite | kDenyOom | kFast, 1, 1, 1, wf},
-      {"incrbyfloat", 3, kWrite | kDenyOom | kFast, 1, 1, 1, wf},
-      {"getrange", 4, kReadOnly, 1, 1, 1, rs},
-      {"substr", 4, kReadOnly, 1, 1, 1, rs},
-      {"setrange", 4, kWrite | kDenyOom, 1, 1, 1, ws},
-      {"lcs", -3, kReadOnly, 1, 2, 1, rs},
+      {"get", 2, kReadOnly | kFast, 1, 1, 1, rf, {"RO", "access"}, {}},
+      {"set", -3, kWrite | kDenyOom, 1, 1, 1, ws, {"RW", "access", "update", "variable_flags"}, {}},
+      {"setnx", 3, kWrite | kDenyOom | kFast, 1, 1, 1, wf, {"OW", "insert"}, {}},
+      {"setex", 4, kWrite | kDenyOom, 1, 1, 1, ws, {"OW", "update"}, {}},
+      {"psetex", 4, kWrite | kDenyOom, 1, 1, 1, ws, {"OW", "update"}, {}},
+      {"mget",
+       -2,
+       kReadOnly | kFast,
+       1,
+       -1,
+       1,
+       rf,
+       {"RO", "access"},
+       {"request_policy:multi_shard"}},
+      {"mset",
+       -3,
+       kWrite | kDenyOom,
+       1,
+       -1,
+       2,
+       ws,
+       {"OW", "update"},
+       {"request_policy:multi_shard", "response_policy:all_succeeded"}},
+      {"msetnx",
+       -3,
+       kWrite | kDenyOom,
+       1,
+       -1,
+       2,
+       ws,
+       {"OW", "insert"},
+       {"request_policy:multi_shard", "response_policy:agg_min"}},
+      {"getset", 3, kWrite | kDenyOom | kFast, 1, 1, 1, wf, rw_update, {}},
+      {"getdel", 2, kWrite | kFast, 1, 1, 1, wf, {"RW", "access", "delete"}, {}},
+      {"getex", -2, kWrite | kFast, 1, 1, 1, wf, rw_update, {}},
+      {"append", 3, kWrite | kDenyOom | kFast, 1, 1, 1, wf, {"RW", "insert"}, {}},
+      {"strlen", 2, kReadOnly | kFast, 1, 1, 1, rf, {"RO"}, {}},
+      {"incr", 2, kWrite | kDenyOom | kFast, 1, 1, 1, wf, rw_update, {}},
+      {"decr", 2, kWrite | kDenyOom | kFast, 1, 1, 1, wf, rw_update, {}},
+      {"incrby", 3, kWrite | kDenyOom | kFast, 1, 1, 1, wf, rw_update, {}},
+      {"decrby", 3, kWrite | kDenyOom | kFast, 1, 1, 1, wf, rw_update, {}},
+      {"incrbyfloat", 3, kWrite | kDenyOom | kFast, 1, 1, 1, wf, rw_update, {}},
+      {"getrange", 4, kReadOnly, 1, 1, 1, rs, {"RO", "access"}, {}},
+      {"substr", 4, kReadOnly, 1, 1, 1, rs, {"RO", "access"}, {}},
+      {"setrange", 4, kWrite | kDenyOom, 1, 1, 1, ws, {"RW", "update"}, {}},
+      {"lcs", -3, kReadOnly, 1, 2, 1, rs, {"RO", "access"}, {}},
   };
   CHECK(table.all().size() == expected.size());
   for (const Expect& e : expected) {
@@ -833,7 +861,19 @@ TEST_CASE("String commands are registered with Redis 7.0's COMMAND INFO values")
     CHECK(!spec->summary.empty());
     CHECK(!spec->since.empty());
     CHECK(!spec->complexity.empty());
+    CHECK(spec->tips == e.tips);
+    REQUIRE(spec->key_specs.size() == 1);
+    const commands::KeySpec& ks = spec->key_specs[0];
+    CHECK(ks.flags == e.key_flags);
+    CHECK(ks.begin_index == 1);
+    // Key spec ranges are relative to the first key (LCS: the next argument is a key too).
+    CHECK(ks.last_key == (e.last == -1 ? -1 : e.last - e.first));
+    CHECK(ks.key_step == e.step);
   }
+  CHECK(table.Find("set")->key_specs[0].notes ==
+        "RW and ACCESS due to the optional `GET` argument");
+  CHECK(table.Find("getex")->key_specs[0].notes == "RW and UPDATE because it changes the TTL");
+  CHECK(table.Find("get")->key_specs[0].notes.empty());
   CHECK(table.Find("lcs")->since == "7.0.0");
   CHECK(table.Find("getex")->since == "6.2.0");
   CHECK(table.Find("substr")->since == "1.0.0");
