@@ -115,7 +115,7 @@ void HelloCommand(CommandContext& ctx) {
   }
   if (!ctx.session->authenticated) {
     ctx.reply->Error("NOAUTH HELLO must be called with the client already authenticated, "
-                     "otherwise the HELLO <proto> AUTH <user> <pass> option can be used to "
+                     "otherwise the HELLO AUTH <user> <pass> option can be used to "
                      "authenticate the client and select the RESP protocol version at the same "
                      "time");
     return;

@@ -68,6 +68,7 @@ void Connection::UpdateReadState() {
   if (want && !reading_) {
     uv_read_start(reinterpret_cast<uv_stream_t*>(&handle_), OnAlloc, OnRead);
     reading_ = true;
+    if (!pending_input_.empty()) OnData("", 0);
   } else if (!want && reading_) {
     uv_read_stop(reinterpret_cast<uv_stream_t*>(&handle_));
     reading_ = false;
@@ -93,8 +94,20 @@ void Connection::OnRead(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf)
 void Connection::OnData(const char* data, size_t len) {
   server_->stats().total_net_input_bytes += len;
   session_.last_interaction_ms = UnixTimeMs();
+  std::string owned;
+  if (!pending_input_.empty()) {
+    owned.swap(pending_input_);
+    owned.append(data, len);
+    data = owned.data();
+    len = owned.size();
+  }
   size_t offset = 0;
   while (offset < len && !closing_ && !close_when_flushed_) {
+    if (output_bytes() >= kPauseReadingOutputBytes) {
+      // Back-pressure: run no more commands until this client reads its replies.
+      pending_input_.assign(data + offset, len - offset);
+      break;
+    }
     size_t consumed = 0;
     protocol::RequestParser::Result r = parser_.Parse(data + offset, len - offset, &consumed);
     offset += consumed;
@@ -115,7 +128,8 @@ void Connection::OnData(const char* data, size_t len) {
       break;  // need more bytes
     }
   }
-  if (!closing_ && parser_.buffered_bytes() > server_->config().values().client_query_buffer_limit) {
+  if (!closing_ && parser_.buffered_bytes() + pending_input_.size() >
+                       server_->config().values().client_query_buffer_limit) {
     Log(LogLevel::kWarning, "Closing client that reached max query buffer length: id=%llu addr=%s",
         static_cast<unsigned long long>(session_.id), session_.addr.c_str());
     server_->stats().client_query_buffer_limit_disconnections++;

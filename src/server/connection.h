@@ -59,6 +59,10 @@ class Connection {
   commands::Session session_;
   protocol::RequestParser parser_;
   std::string out_;       // replies not yet handed to the kernel
+  // Bytes read but not yet parsed: command execution pauses mid-read once the client's unsent
+  // output reaches the pause threshold, and resumes here when reading restarts. At most one
+  // read's worth (the server's read buffer size) since reading stops at the same time.
+  std::string pending_input_;
   std::string inflight_;  // bytes owned by the in-flight uv_write (empty when none)
   bool write_in_flight_ = false;
   bool closing_ = false;

@@ -157,8 +157,8 @@ bool WriteWholeFile(const std::string& path, std::string_view bytes) {
 ProcessResult RunProgram(const std::vector<std::string>& argv_in,
                          std::chrono::milliseconds timeout) {
   ProcessResult result;
-  std::string dir = MakeTempDir();
-  std::string out_path = dir + "/stdout", err_path = dir + "/stderr";
+  TempDir dir;
+  std::string out_path = dir.path() + "/stdout", err_path = dir.path() + "/stderr";
   int out_fd = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   int err_fd = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   std::vector<std::string> argv = argv_in;
@@ -192,7 +192,6 @@ ProcessResult RunProgram(const std::vector<std::string>& argv_in,
   }
   result.out = ReadFileOrEmpty(out_path);
   result.err = ReadFileOrEmpty(err_path);
-  RemoveTree(dir);
   return result;
 }
 

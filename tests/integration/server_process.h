@@ -51,6 +51,20 @@ std::string MakeTempDir();
 // rm -rf path (best effort).
 void RemoveTree(const std::string& path);
 
+// A MakeTempDir() directory removed (with its content) on destruction, also when a REQUIRE
+// ends the test early.
+class TempDir {
+ public:
+  TempDir() : path_(MakeTempDir()) {}
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir() { RemoveTree(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  const std::string path_;
+};
+
 // Whole content of a file; empty if it cannot be read.
 std::string ReadFileOrEmpty(const std::string& path);
 // Appends bytes to a file (creating it if missing); false on failure.
