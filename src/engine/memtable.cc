@@ -74,7 +74,11 @@ size_t EntrySize(int height, bool has_expire, size_t klen, size_t vlen) {
 
 }  // namespace
 
-MemTable::MemTable() : rng_(0x5eed) {
+namespace {
+std::string_view KeyOfEntry(const void* e) { return ReadPayload(static_cast<const Entry*>(e)).key; }
+}  // namespace
+
+MemTable::MemTable() : index_(KeyOfEntry), rng_(0x5eed) {
   head_ = NewEntry(kMaxHeight, std::string_view(), 0, ValueType::kString, 0, std::string_view(), 0);
   for (int i = 0; i < kMaxHeight; i++) Links(head_)[i] = nullptr;
   entry_count_ = 0;
@@ -94,6 +98,7 @@ void MemTable::Clear() {
     e = next;
   }
   for (int i = 0; i < kMaxHeight; i++) Links(head_)[i] = nullptr;
+  index_.Clear();
   max_height_ = 1;
   entry_count_ = 0;
   memory_bytes_ = 0;
@@ -154,12 +159,11 @@ MemTable::Entry* MemTable::FindGreaterOrEqual(std::string_view key, Entry** prev
 }
 
 MemTable::Entry* MemTable::Find(std::string_view key) const {
-  Entry* e = FindGreaterOrEqual(key, nullptr);
-  if (e != nullptr && ReadPayload(e).key == key) return e;
-  return nullptr;
+  return static_cast<Entry*>(index_.Find(key, HashKey(key)));
 }
 
 void MemTable::ReplaceLinked(Entry** prev, Entry* old, Entry* replacement) {
+  index_.Replace(HashKey(ReadPayload(old).key), old, replacement);
   int height = HeightOf(old);
   for (int i = 0; i < height; i++) {
     Links(replacement)[i] = Links(old)[i];
@@ -173,28 +177,32 @@ MemTable::Entry* MemTable::Upsert(std::string_view key, uint64_t sequence, Value
                                   EncodingHint encoding, bool* existed,
                                   int64_t* old_expire_at_ms) {
   uint8_t extra = EncodingFlags(encoding);
-  Entry* prev[kMaxHeight];
-  Entry* e = FindGreaterOrEqual(key, prev);
-  if (e != nullptr && ReadPayload(e).key == key) {
+  uint64_t hash = HashKey(key);
+  Entry* e = static_cast<Entry*>(index_.Find(key, hash));
+  if (e != nullptr) {
     *existed = true;
     *old_expire_at_ms = ExpireAt(e);
     Payload pl = ReadPayload(e);
     bool had_expire = FlagsOf(e) & kHasExpire;
     int height = HeightOf(e);
     if (pl.value.size() == value.size() && had_expire == (expire_at_ms != 0)) {
-      // Same shape: rewrite in place (no allocation on overwrite with equal-sized values).
+      // Same shape: rewrite in place (no allocation, no skip-list walk).
       SetWord(e, MakeWord(sequence, height, type,
                           static_cast<uint8_t>((had_expire ? kHasExpire : 0) | extra)));
       if (had_expire) memcpy(const_cast<char*>(AfterAccess(e)), &expire_at_ms, 8);
       if (!value.empty()) memcpy(const_cast<char*>(pl.value.data()), value.data(), value.size());
       return e;
     }
+    Entry* prev[kMaxHeight];
+    FindGreaterOrEqual(key, prev);
     Entry* fresh = NewEntry(height, key, sequence, type, expire_at_ms, value, extra);
     AccessPtr(fresh)->store(AccessPtr(e)->load(std::memory_order_relaxed),
                             std::memory_order_relaxed);
     ReplaceLinked(prev, e, fresh);
     return fresh;
   }
+  Entry* prev[kMaxHeight];
+  FindGreaterOrEqual(key, prev);
   *existed = false;
   *old_expire_at_ms = 0;
   int height = RandomHeight();
@@ -207,14 +215,14 @@ MemTable::Entry* MemTable::Upsert(std::string_view key, uint64_t sequence, Value
     Links(fresh)[i] = Links(prev[i])[i];
     Links(prev[i])[i] = fresh;
   }
+  index_.Insert(hash, fresh);
   entry_count_++;
   return fresh;
 }
 
 MemTable::Entry* MemTable::SetExpire(std::string_view key, uint64_t sequence,
                                      int64_t expire_at_ms) {
-  Entry* prev[kMaxHeight];
-  Entry* e = FindGreaterOrEqual(key, prev);
+  Entry* e = Find(key);
   Payload pl = ReadPayload(e);
   bool had_expire = FlagsOf(e) & kHasExpire;
   int height = HeightOf(e);
@@ -226,6 +234,8 @@ MemTable::Entry* MemTable::SetExpire(std::string_view key, uint64_t sequence,
     if (had_expire) memcpy(const_cast<char*>(AfterAccess(e)), &expire_at_ms, 8);
     return e;
   }
+  Entry* prev[kMaxHeight];
+  FindGreaterOrEqual(key, prev);
   Entry* fresh = NewEntry(height, key, sequence, type, expire_at_ms, pl.value, extra);
   AccessPtr(fresh)->store(AccessPtr(e)->load(std::memory_order_relaxed),
                           std::memory_order_relaxed);
@@ -234,11 +244,13 @@ MemTable::Entry* MemTable::SetExpire(std::string_view key, uint64_t sequence,
 }
 
 bool MemTable::Erase(std::string_view key) {
+  if (Find(key) == nullptr) return false;  // a miss costs no skip-list walk
   Entry* prev[kMaxHeight];
   Entry* e = FindGreaterOrEqual(key, prev);
   if (e == nullptr || ReadPayload(e).key != key) return false;
   int height = HeightOf(e);
   for (int i = 0; i < height; i++) Links(prev[i])[i] = Links(e)[i];
+  index_.Erase(HashKey(key), e);
   FreeEntry(e);
   entry_count_--;
   while (max_height_ > 1 && Links(head_)[max_height_ - 1] == nullptr) max_height_--;

@@ -95,6 +95,14 @@ TEST_CASE("memtable: random operations agree with std::map") {
     CHECK(MemTable::Value(e) == it->second);
   }
   CHECK(it == model.end());
+  // The hash index agrees with the skip list for present and absent keys.
+  for (int i = 0; i < 2000; i++) {
+    std::string k = "k" + std::to_string(i);
+    MemTable::Entry* e = t.Find(k);
+    auto m = model.find(k);
+    REQUIRE((e != nullptr) == (m != model.end()));
+    if (e != nullptr) CHECK(MemTable::Value(e) == m->second);
+  }
   std::minstd_rand r2(1);
   for (int i = 0; i < 100; i++) CHECK(t.RandomEntry(&r2) != nullptr);
   t.Clear();
