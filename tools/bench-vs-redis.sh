@@ -7,6 +7,8 @@
 # Both servers run on loopback ports of this machine, one at a time, with the same client
 # (redis-benchmark); Redis with `appendonly yes appendfsync everysec`, organic-server with
 # `appendfsync everysec`. Prints one table row per measurement with the organic/redis ratio.
+# The server is pinned to CPU 0 and redis-benchmark to CPU 1 (taskset), so the two never fight
+# for a core; without pinning, run-to-run spread on a 2-core machine is about +-25%.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ORGANIC=${ORGANIC_BIN:-build/organic-server}
@@ -22,14 +24,15 @@ start_server() {  # name [data-dir-name] -> sets PID, READY_MS
   local name=$1 dir=$WORK/${2:-$1}
   mkdir -p "$dir"
   if [ "$name" = redis ]; then
-    "$REDIS" --port $PORT --dir "$dir" --save '' --appendonly yes --appendfsync everysec \
+    taskset -c 0 "$REDIS" --port $PORT --dir "$dir" --save '' --appendonly yes --appendfsync everysec \
       --daemonize no >"$dir.log" 2>&1 &
   else
-    "$ORGANIC" --port $PORT --dir "$dir" --appendfsync everysec >"$dir.log" 2>&1 &
+    taskset -c 0 "$ORGANIC" --port $PORT --dir "$dir" --appendfsync everysec >"$dir.log" 2>&1 &
   fi
   PID=$!
   local t0=$(date +%s%N)
-  until redis-cli -p $PORT ping >/dev/null 2>&1; do sleep 0.005; done
+  # Ready = answers PONG (a loading Redis answers -LOADING, which is not ready).
+  until [ "$(redis-cli -p $PORT ping 2>/dev/null)" = PONG ]; do sleep 0.005; done
   READY_MS=$(( ($(date +%s%N) - t0) / 1000000 ))
 }
 stop_server() { redis-cli -p $PORT shutdown >/dev/null 2>&1 || true; wait $PID 2>/dev/null || true; }
@@ -38,7 +41,7 @@ rss_kb() { awk '/VmRSS/ {print $2}' /proc/$PID/status; }
 # redis-benchmark --csv: "test","rps","avg_latency_ms","min_latency_ms","p50","p95","p99","max"
 bench() {  # label args...
   local label=$1; shift
-  redis-benchmark -p $PORT "$@" --csv 2>/dev/null | tail -n +2 | tr -d '"' |
+  taskset -c 1 redis-benchmark -p $PORT "$@" --csv 2>/dev/null | tail -n +2 | tr -d '"' |
     awk -F, -v l="$label" '{printf "%s %s %s %s\n", l, $1, $2, $7}'
 }
 

@@ -369,7 +369,7 @@ std::string FormatClientLine(const ClientInfo& info, int64_t now_ms) {
            s.id, s.addr.c_str(), s.laddr.c_str(), s.fd, s.name.c_str(),
            (now_ms - s.created_ms) / 1000, (now_ms - s.last_interaction_ms) / 1000, s.db,
            info.query_buffer_bytes, info.query_buffer_free, info.output_buffer_bytes,
-           info.total_memory, s.last_command.empty() ? "NULL" : s.last_command.c_str(), s.resp);
+           info.total_memory, s.last_command == nullptr ? "NULL" : s.last_command->c_str(), s.resp);
   return std::string(buf) + " lib-name=" + s.lib_name + " lib-ver=" + s.lib_ver;
 }
 

@@ -20,7 +20,9 @@ struct Session {
   int fd = -1;
   int64_t created_ms = 0;
   int64_t last_interaction_ms = 0;
-  std::string last_command;  // lowercase name, for CLIENT LIST cmd=
+  // Lowercase name of the last command run, for CLIENT LIST cmd=. Points into the command
+  // table (which outlives every session), so recording it costs no copy per command.
+  const std::string* last_command = nullptr;
   bool close_after_reply = false;  // QUIT, or CLIENT KILL of oneself
   bool in_reset = false;
 };

@@ -38,6 +38,7 @@ int Server::Run() {
   ApplyLogConfig();
   signal(SIGPIPE, SIG_IGN);
   start_time_ms_ = UnixTimeMs();
+  cached_now_ms_ = start_time_ms_;
   const ConfigValues& cfg = config_->values();
   Log(LogLevel::kNotice, "oO0OoO0OoO0Oo Organic KV is starting oO0OoO0OoO0Oo");
   Log(LogLevel::kNotice, "Organic KV version=%s, redis_version=7.0.15, bits=64, pid=%d, port=%d, just started",
@@ -196,7 +197,7 @@ void Server::Execute(Connection* conn, std::span<const std::string> args) {
     return;
   }
   current_client_ = conn;
-  session.last_command = spec->name;
+  session.last_command = &spec->name;
   int64_t start = MonotonicUs();
   commands::CommandContext ctx{args, &reply, engine_.get(), &session, this};
   spec->handler(ctx);
@@ -232,6 +233,7 @@ void Server::OnConnectionClosed(Connection* conn) {
 void Server::OnBeforeSleep(uv_check_t* handle) { static_cast<Server*>(handle->data)->BeforeSleep(); }
 
 void Server::BeforeSleep() {
+  cached_now_ms_ = UnixTimeMs();
   // Durability before acknowledgement: the WAL batch reaches the OS (and the disk with
   // appendfsync always) before any reply of this iteration is written.
   engine_->FlushWal();
@@ -253,6 +255,7 @@ void Server::Cron() {
   int64_t budget = period_us * (25 + 2 * (cfg.active_expire_effort - 1)) / 100;
   engine_->ActiveExpireCycle(budget);
   int64_t now = UnixTimeMs();
+  cached_now_ms_ = now;
   if (cfg.timeout > 0) {
     std::vector<Connection*> idle;
     for (auto& [id, conn] : clients_) {

@@ -62,6 +62,8 @@ class Server : public commands::ServerApi {
   size_t read_buffer_size() const { return read_buffer_.size(); }
   ServerStats& stats() { return stats_; }
   uv_loop_t* loop() { return loop_; }
+  // Wall-clock milliseconds, cached once per loop iteration (idle-time bookkeeping).
+  int64_t NowMs() const { return cached_now_ms_; }
   engine::Engine* engine() { return engine_.get(); }
 
   // ServerApi
@@ -105,6 +107,7 @@ class Server : public commands::ServerApi {
   std::string read_buffer_;
   uint64_t next_client_id_ = 1;
   int64_t start_time_ms_ = 0;
+  int64_t cached_now_ms_ = 0;  // refreshed in BeforeSleep and Cron
   std::string run_id_;  // 40 random hex characters, new at every start (INFO run_id)
   int64_t last_second_tick_ms_ = 0;
   bool shutdown_requested_ = false;
