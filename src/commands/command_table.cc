@@ -13,10 +13,10 @@ void CommandTable::Register(CommandSpec spec) {
   commands_.push_back(std::move(spec));
 }
 
-void CommandTable::Add(const char* name, int arity, uint32_t flags, int first_key, int last_key,
-                       int key_step, CommandHandler handler, const char* group,
-                       const char* summary, const char* since, const char* complexity,
-                       std::vector<std::string> acl_categories) {
+CommandSpec MakeCommand(const char* name, int arity, uint32_t flags, int first_key, int last_key,
+                        int key_step, CommandHandler handler, const char* group,
+                        const char* summary, const char* since, const char* complexity,
+                        std::vector<std::string> acl_categories) {
   CommandSpec spec;
   spec.name = name;
   spec.arity = arity;
@@ -30,7 +30,15 @@ void CommandTable::Add(const char* name, int arity, uint32_t flags, int first_ke
   spec.since = since;
   spec.complexity = complexity;
   spec.acl_categories = std::move(acl_categories);
-  Register(std::move(spec));
+  return spec;
+}
+
+void CommandTable::Add(const char* name, int arity, uint32_t flags, int first_key, int last_key,
+                       int key_step, CommandHandler handler, const char* group,
+                       const char* summary, const char* since, const char* complexity,
+                       std::vector<std::string> acl_categories) {
+  Register(MakeCommand(name, arity, flags, first_key, last_key, key_step, handler, group, summary,
+                       since, complexity, std::move(acl_categories)));
 }
 
 CommandSpec* CommandTable::Mutable(std::string_view name) {

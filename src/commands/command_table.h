@@ -45,6 +45,12 @@ class CommandTable {
   mutable std::string lookup_scratch_;  // Find's lowercase buffer (loop thread only)
 };
 
+// Builds a spec (CommandSpec's fields in declaration order; no subcommands).
+CommandSpec MakeCommand(const char* name, int arity, uint32_t flags, int first_key, int last_key,
+                        int key_step, CommandHandler handler, const char* group,
+                        const char* summary, const char* since, const char* complexity,
+                        std::vector<std::string> acl_categories);
+
 // Registration blocks, one per family (each in its own file).
 void RegisterConnectionCommands(CommandTable* table);
 void RegisterStringCommands(CommandTable* table);

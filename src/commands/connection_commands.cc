@@ -343,17 +343,8 @@ void ClientHelpCommand(CommandContext& ctx) {
 
 CommandSpec Sub(const char* name, int arity, uint32_t flags, CommandHandler handler,
                 const char* summary) {
-  CommandSpec s;
-  s.name = std::string("client|") + name;
-  s.arity = arity;
-  s.flags = flags;
-  s.handler = handler;
-  s.group = "connection";
-  s.summary = summary;
-  s.since = "2.4.0";
-  s.complexity = "O(1)";
-  s.acl_categories = {"@slow", "@connection"};
-  return s;
+  return MakeCommand((std::string("client|") + name).c_str(), arity, flags, 0, 0, 0, handler,
+                     "connection", summary, "2.4.0", "O(1)", {"@slow", "@connection"});
 }
 
 }  // namespace
@@ -375,19 +366,9 @@ std::string FormatClientLine(const ClientInfo& info, int64_t now_ms) {
 
 void RegisterConnectionCommands(CommandTable* table) {
   auto add = [table](const char* name, int arity, uint32_t flags, CommandHandler handler,
-                     const char* summary, const char* since,
-                     std::vector<std::string> acl) {
-    CommandSpec s;
-    s.name = name;
-    s.arity = arity;
-    s.flags = flags;
-    s.handler = handler;
-    s.group = "connection";
-    s.summary = summary;
-    s.since = since;
-    s.complexity = "O(1)";
-    s.acl_categories = std::move(acl);
-    table->Register(std::move(s));
+                     const char* summary, const char* since, std::vector<std::string> acl) {
+    table->Add(name, arity, flags, 0, 0, 0, handler, "connection", summary, since, "O(1)",
+               std::move(acl));
   };
   add("ping", -1, kFast | kSentinel, PingCommand, "Ping the server", "1.0.0",
       {"@fast", "@connection"});
@@ -404,15 +385,9 @@ void RegisterConnectionCommands(CommandTable* table) {
   add("reset", 1, kNoScript | kLoading | kStale | kFast | kNoAuth | kAllowBusy, ResetCommand,
       "Reset the connection", "6.2.0", {"@fast", "@connection"});
 
-  CommandSpec client;
-  client.name = "client";
-  client.arity = -2;
-  client.flags = kSentinel;
-  client.group = "connection";
-  client.summary = "A container for client connection commands";
-  client.since = "2.4.0";
-  client.complexity = "Depends on subcommand.";
-  client.acl_categories = {"@slow"};
+  CommandSpec client = MakeCommand("client", -2, kSentinel, 0, 0, 0, nullptr, "connection",
+                                   "A container for client connection commands", "2.4.0",
+                                   "Depends on subcommand.", {"@slow"});
   uint32_t f = kNoScript | kLoading | kStale;
   client.subcommands = {
       Sub("id", 2, f, ClientIdCommand, "Returns the client ID for the current connection"),

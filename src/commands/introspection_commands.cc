@@ -467,17 +467,8 @@ void ObjectCommand(CommandContext& ctx) {
 CommandSpec Make(const char* name, int arity, uint32_t flags, CommandHandler handler,
                  const char* group, const char* summary, const char* since,
                  std::vector<std::string> acl) {
-  CommandSpec s;
-  s.name = name;
-  s.arity = arity;
-  s.flags = flags;
-  s.handler = handler;
-  s.group = group;
-  s.summary = summary;
-  s.since = since;
-  s.complexity = "O(1)";
-  s.acl_categories = std::move(acl);
-  return s;
+  return MakeCommand(name, arity, flags, 0, 0, 0, handler, group, summary, since, "O(1)",
+                     std::move(acl));
 }
 
 }  // namespace

@@ -161,20 +161,8 @@ void MemoryHelpCommand(CommandContext& ctx) {
 CommandSpec Make(const char* name, int arity, uint32_t flags, CommandHandler handler,
                  const char* group, const char* summary, const char* since,
                  std::vector<std::string> acl, int first_key = 0) {
-  CommandSpec s;
-  s.name = name;
-  s.arity = arity;
-  s.flags = flags;
-  s.handler = handler;
-  s.group = group;
-  s.summary = summary;
-  s.since = since;
-  s.complexity = "O(1)";
-  s.acl_categories = std::move(acl);
-  s.first_key = first_key;
-  s.last_key = first_key;
-  s.key_step = first_key ? 1 : 0;
-  return s;
+  return MakeCommand(name, arity, flags, first_key, first_key, first_key > 0 ? 1 : 0, handler,
+                     group, summary, since, "O(1)", std::move(acl));
 }
 
 }  // namespace

@@ -749,20 +749,8 @@ void RegisterStringCommands(CommandTable* table) {
   auto add = [&](std::string name, int arity, uint32_t flags, int first_key, int last_key,
                  int key_step, CommandHandler handler, std::string summary, std::string since,
                  std::string complexity, std::vector<std::string> acl) {
-    CommandSpec spec;
-    spec.name = std::move(name);
-    spec.arity = arity;
-    spec.flags = flags;
-    spec.first_key = first_key;
-    spec.last_key = last_key;
-    spec.key_step = key_step;
-    spec.handler = handler;
-    spec.group = "string";
-    spec.summary = std::move(summary);
-    spec.since = std::move(since);
-    spec.complexity = std::move(complexity);
-    spec.acl_categories = std::move(acl);
-    table->Register(std::move(spec));
+    table->Add(name.c_str(), arity, flags, first_key, last_key, key_step, handler, "string",
+               summary.c_str(), since.c_str(), complexity.c_str(), std::move(acl));
   };
 
   add("get", 2, kReadOnly | kFast, 1, 1, 1, GetCommand, "Get the value of a key", "1.0.0", "O(1)",

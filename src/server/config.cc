@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <type_traits>
 
 #include "protocol/request_parser.h"
 #include "util/strings.h"
@@ -59,7 +60,7 @@ void Config::Define() {
         },
         [=] { return std::string(*field ? "yes" : "no"); }});
   };
-  auto add_int = [&](const char* name, int* field, int64_t lo, int64_t hi, bool mut) {
+  auto add_integer = [&](const char* name, auto* field, int64_t lo, int64_t hi, bool mut) {
     directives_.push_back(Directive{
         name, Type::kInt, mut,
         [=](const std::vector<std::string>& args, std::string* error) {
@@ -74,30 +75,16 @@ void Config::Define() {
                      std::to_string(hi) + " inclusive";
             return false;
           }
-          *field = static_cast<int>(n);
+          *field = static_cast<std::remove_reference_t<decltype(*field)>>(n);
           return true;
         },
         [=] { return std::to_string(*field); }});
   };
+  auto add_int = [&](const char* name, int* field, int64_t lo, int64_t hi, bool mut) {
+    add_integer(name, field, lo, hi, mut);
+  };
   auto add_int64 = [&](const char* name, int64_t* field, int64_t lo, int64_t hi, bool mut) {
-    directives_.push_back(Directive{
-        name, Type::kInt, mut,
-        [=](const std::vector<std::string>& args, std::string* error) {
-          if (!one_arg(args, error)) return false;
-          int64_t n;
-          if (!ParseInt64(args[0], &n)) {
-            *error = "argument couldn't be parsed into an integer";
-            return false;
-          }
-          if (n < lo || n > hi) {
-            *error = "argument must be between " + std::to_string(lo) + " and " +
-                     std::to_string(hi) + " inclusive";
-            return false;
-          }
-          *field = n;
-          return true;
-        },
-        [=] { return std::to_string(*field); }});
+    add_integer(name, field, lo, hi, mut);
   };
   auto add_memory = [&](const char* name, uint64_t* field, uint64_t lo, bool mut) {
     directives_.push_back(Directive{

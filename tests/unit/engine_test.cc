@@ -7,20 +7,14 @@
 #include <string>
 
 #include "engine/engine.h"
+#include "test_files.h"
 #include "util/clock.h"
 
 using namespace organic;
 using namespace organic::engine;
 
 namespace {
-struct TempDir {
-  TempDir() {
-    char tmpl[] = "/tmp/organic-engine-XXXXXX";
-    path = mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string path;
-};
+using testing::TempDir;
 
 std::unique_ptr<Engine> OpenEngine(const std::string& dir) {
   EngineOptions o;
@@ -41,7 +35,7 @@ TEST_CASE("engine: writes survive a reopen through the WAL") {
   TempDir dir;
   int64_t far = UnixTimeMs() + 3600 * 1000;
   {
-    auto e = OpenEngine(dir.path);
+    auto e = OpenEngine(dir.path());
     e->Put(0, "a", ValueType::kString, "1", 0);
     e->Put(0, "b", ValueType::kString, "2", far);
     e->Put(3, "c", ValueType::kString, "3", 0);
@@ -53,7 +47,7 @@ TEST_CASE("engine: writes survive a reopen through the WAL") {
     CHECK(e->FlushWal().ok());
     CHECK(e->Close().ok());
   }
-  auto e = OpenEngine(dir.path);
+  auto e = OpenEngine(dir.path());
   CHECK(GetValue(*e, 0, "a") == "1");
   CHECK(e->Get(0, "a", LookupMode::kNoTouch)->expire_at_ms == 0);
   CHECK(e->Get(0, "b", LookupMode::kNoTouch)->expire_at_ms == far);
@@ -66,7 +60,7 @@ TEST_CASE("engine: writes survive a reopen through the WAL") {
 
 TEST_CASE("engine: expired keys are invisible and removed lazily and actively") {
   TempDir dir;
-  auto e = OpenEngine(dir.path);
+  auto e = OpenEngine(dir.path());
   int64_t past = UnixTimeMs() - 1;
   e->Put(0, "old", ValueType::kString, "v", past);
   e->Put(0, "old2", ValueType::kString, "v", past);
@@ -83,7 +77,7 @@ TEST_CASE("engine: expired keys are invisible and removed lazily and actively") 
 TEST_CASE("engine: FLUSHDB, FLUSHALL and SWAPDB replay in order") {
   TempDir dir;
   {
-    auto e = OpenEngine(dir.path);
+    auto e = OpenEngine(dir.path());
     e->Put(0, "k0", ValueType::kString, "zero", 0);
     e->Put(1, "k1", ValueType::kString, "one", 0);
     e->SwapDb(0, 1);
@@ -91,7 +85,7 @@ TEST_CASE("engine: FLUSHDB, FLUSHALL and SWAPDB replay in order") {
     e->FlushDb(2);
     e->FlushWal();
   }
-  auto e = OpenEngine(dir.path);
+  auto e = OpenEngine(dir.path());
   CHECK(GetValue(*e, 0, "k1") == "one");
   CHECK(GetValue(*e, 1, "k0") == "zero");
   CHECK(e->KeyCount(2) == 0);
@@ -103,18 +97,18 @@ TEST_CASE("engine: FLUSHDB, FLUSHALL and SWAPDB replay in order") {
 TEST_CASE("engine: checkpoint rewrites live data into a new generation") {
   TempDir dir;
   {
-    auto e = OpenEngine(dir.path);
+    auto e = OpenEngine(dir.path());
     for (int i = 0; i < 100; i++) e->Put(0, "k" + std::to_string(i), ValueType::kString, "v", 0);
     for (int i = 0; i < 90; i++) e->Delete(0, "k" + std::to_string(i));
     REQUIRE(e->Checkpoint().ok());
     CHECK(e->wal().current_generation() == 2);
-    CHECK_FALSE(std::filesystem::exists(dir.path + "/wal-1.log"));
+    CHECK_FALSE(std::filesystem::exists(dir.path() + "/wal-1.log"));
     e->Put(0, "after", ValueType::kString, "x", 0);
     REQUIRE(e->Reload().ok());
     CHECK(e->KeyCount(0) == 11);
     CHECK(GetValue(*e, 0, "after") == "x");
   }
-  auto e = OpenEngine(dir.path);
+  auto e = OpenEngine(dir.path());
   CHECK(e->KeyCount(0) == 11);
   CHECK(GetValue(*e, 0, "k95") == "v");
 }
@@ -122,17 +116,17 @@ TEST_CASE("engine: checkpoint rewrites live data into a new generation") {
 TEST_CASE("engine: a torn WAL tail is truncated, not fatal") {
   TempDir dir;
   {
-    auto e = OpenEngine(dir.path);
+    auto e = OpenEngine(dir.path());
     e->Put(0, "a", ValueType::kString, "1", 0);
     e->FlushWal();
   }
-  std::string wal = dir.path + "/wal-1.log";
+  std::string wal = dir.path() + "/wal-1.log";
   uintmax_t good_size = std::filesystem::file_size(wal);
   {
     std::ofstream out(wal, std::ios::app | std::ios::binary);
     out.write("\x20\x00\x00\x00\x11\x22", 6);  // a header cut short
   }
-  auto e = OpenEngine(dir.path);
+  auto e = OpenEngine(dir.path());
   CHECK(GetValue(*e, 0, "a") == "1");
   CHECK(e->stats().recovery.truncated_bytes == 6);
   CHECK(std::filesystem::file_size(wal) == good_size);
@@ -140,7 +134,7 @@ TEST_CASE("engine: a torn WAL tail is truncated, not fatal") {
 
 TEST_CASE("engine: scan visits keys in order and resumes after a key") {
   TempDir dir;
-  auto e = OpenEngine(dir.path);
+  auto e = OpenEngine(dir.path());
   for (char c = 'a'; c <= 'j'; c++) e->Put(0, std::string(1, c), ValueType::kString, "v", 0);
   std::string seen, next;
   bool finished = false;

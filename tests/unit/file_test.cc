@@ -1,6 +1,8 @@
 #include "util/file.h"
 
 #include <doctest/doctest.h>
+
+#include "test_files.h"
 #include <unistd.h>
 
 #include <algorithm>
@@ -15,30 +17,8 @@
 namespace organic {
 namespace {
 
-// A fresh directory under /tmp, removed (with its files) at scope exit.
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/organic_file_test_XXXXXX";
-    char* dir = ::mkdtemp(tmpl);
-    REQUIRE(dir != nullptr);
-    path_ = dir;
-  }
-  ~TempDir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
-  const std::string& path() const { return path_; }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-// Reads a whole file with the standard library, independent of the code under test.
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::Slurp;
+using testing::TempDir;
 
 std::string ReadAllSequential(FileSystem* fs, const std::string& path) {
   std::unique_ptr<SequentialFile> file;

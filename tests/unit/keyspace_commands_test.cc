@@ -41,7 +41,7 @@ std::string Arr(const std::vector<std::string>& items) {
 // A minimal RESP reader for the replies these commands produce.
 class RespReader {
  public:
-  explicit RespReader(std::string raw) : raw_(std::move(raw)) {}
+  explicit RespReader(const std::string& raw) : raw_(raw) {}
   bool Line(char type, std::string* out) {
     if (pos_ >= raw_.size() || raw_[pos_] != type) return false;
     size_t end = raw_.find("\r\n", pos_);

@@ -1,4 +1,6 @@
 #include <doctest/doctest.h>
+
+#include "test_files.h"
 #include <unistd.h>
 
 #include <cstdlib>
@@ -22,28 +24,8 @@ namespace {
 
 using ReadResult = WalReader::ReadResult;
 
-class TempDir {
- public:
-  TempDir() {
-    char tmpl[] = "/tmp/organic_wal_test_XXXXXX";
-    char* dir = ::mkdtemp(tmpl);
-    REQUIRE(dir != nullptr);
-    path_ = dir;
-  }
-  ~TempDir() { std::system(("rm -rf '" + path_ + "'").c_str()); }
-  const std::string& path() const { return path_; }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::Slurp;
+using testing::TempDir;
 
 void Spit(const std::string& path, const std::string& contents) {
   std::ofstream(path, std::ios::binary | std::ios::trunc) << contents;
