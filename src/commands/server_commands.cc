@@ -45,10 +45,14 @@ void BgsaveCommand(CommandContext& ctx) {
     ctx.reply->Error(protocol::kSyntaxErr);
     return;
   }
-  // The checkpoint rewrites the live records into a new WAL generation. Until the tiered
-  // engine's background flush exists it runs inline (it is a sequential write of live data).
-  Status st = ctx.engine->Checkpoint();
-  if (!st.ok()) {
+  // The checkpoint copies the live records into a new WAL generation in slices between
+  // commands (Engine::CheckpointStep), so the loop keeps serving clients.
+  if (ctx.engine->checkpoint_in_progress()) {
+    ctx.reply->Error("ERR Background save already in progress");
+    return;
+  }
+  Status st;
+  if (!ctx.engine->StartCheckpoint(&st)) {
     ctx.reply->Error("ERR " + st.ToString());
     return;
   }

@@ -39,6 +39,7 @@ Status Engine::Open() {
   if (!st.ok()) return st;
   stats_.recovery_duration_us = MonotonicUs() - start;
   stats_.last_save_unix = UnixTimeMs() / 1000;
+  wal_base_size_ = wal_->total_size();
   open_ = true;
   return Status::Ok();
 }
@@ -195,6 +196,7 @@ bool Engine::SetExpire(int db, std::string_view key, int64_t expire_at_ms) {
 }
 
 void Engine::FlushDb(int db) {
+  if (checkpoint_.active) RestartCheckpointWalk();
   Mutation m;
   m.op = MutationOp::kFlushDb;
   m.db = static_cast<uint32_t>(db);
@@ -203,6 +205,7 @@ void Engine::FlushDb(int db) {
 }
 
 void Engine::FlushAll() {
+  if (checkpoint_.active) RestartCheckpointWalk();
   Mutation m;
   m.op = MutationOp::kFlushAll;
   Log(m);
@@ -210,6 +213,7 @@ void Engine::FlushAll() {
 }
 
 void Engine::SwapDb(int a, int b) {
+  if (checkpoint_.active) RestartCheckpointWalk();
   Mutation m;
   m.op = MutationOp::kSwapDb;
   m.db = static_cast<uint32_t>(a);
@@ -300,41 +304,93 @@ uint64_t Engine::ActiveExpireCycle(int64_t budget_us) {
   return expired;
 }
 
-Status Engine::Checkpoint() {
+bool Engine::StartCheckpoint(Status* status) {
+  if (checkpoint_.active) return false;
+  *status = wal_->NewGeneration();
+  if (!status->ok()) return false;
+  checkpoint_ = CheckpointState();
+  checkpoint_.active = true;
+  checkpoint_.generation = wal_->current_generation();
+  checkpoint_.started_us = MonotonicUs();
+  return true;
+}
+
+void Engine::RestartCheckpointWalk() {
+  checkpoint_.db = 0;
+  checkpoint_.resume_after.clear();
+  checkpoint_.fresh_db = true;
+}
+
+Status Engine::CheckpointStep(int64_t budget_us) {
+  if (!checkpoint_.active) return Status::Ok();
   int64_t start = MonotonicUs();
-  RETURN_IF_ERROR(wal_->NewGeneration());
-  uint64_t generation = wal_->current_generation();
-  // The new generation starts with a full image: FLUSHALL, then every live record.
-  Mutation flush;
-  flush.op = MutationOp::kFlushAll;
-  flush.sequence = sequence_;
-  encode_buf_.clear();
-  EncodeMutation(flush, &encode_buf_);
-  RETURN_IF_ERROR(wal_->Append(encode_buf_));
   int64_t now = UnixTimeMs();
-  for (size_t i = 0; i < dbs_.size(); i++) {
-    for (MemTable::Entry* e = dbs_[i].table->First(); e != nullptr; e = MemTable::Next(e)) {
-      if (IsExpired(MemTable::ExpireAt(e), now)) continue;
-      Mutation m;
-      m.op = MutationOp::kPut;
-      m.sequence = MemTable::Sequence(e);
-      m.db = static_cast<uint32_t>(i);
-      m.key = MemTable::Key(e);
-      m.type = MemTable::Type(e);
-      m.expire_at_ms = MemTable::ExpireAt(e);
-      m.value = MemTable::Value(e);
-      m.encoding = MemTable::Encoding(e);
-      encode_buf_.clear();
-      EncodeMutation(m, &encode_buf_);
-      RETURN_IF_ERROR(wal_->Append(encode_buf_));
+  size_t copied = 0;
+  while (checkpoint_.db < dbs_.size()) {
+    MemTable* table = dbs_[checkpoint_.db].table.get();
+    MemTable::Entry* e = checkpoint_.fresh_db ? table->First()
+                                              : table->Seek(checkpoint_.resume_after, true);
+    for (; e != nullptr; e = MemTable::Next(e)) {
+      if (!IsExpired(MemTable::ExpireAt(e), now)) {
+        Mutation m;
+        m.op = MutationOp::kPut;
+        m.sequence = MemTable::Sequence(e);
+        m.db = static_cast<uint32_t>(checkpoint_.db);
+        m.key = MemTable::Key(e);
+        m.type = MemTable::Type(e);
+        m.expire_at_ms = MemTable::ExpireAt(e);
+        m.value = MemTable::Value(e);
+        m.encoding = MemTable::Encoding(e);
+        encode_buf_.clear();
+        EncodeMutation(m, &encode_buf_);
+        RETURN_IF_ERROR(wal_->Append(encode_buf_));
+      }
+      if ((++copied & 255) == 0 && MonotonicUs() - start > budget_us) {
+        checkpoint_.resume_after.assign(MemTable::Key(e));
+        checkpoint_.fresh_db = false;
+        return Status::Ok();
+      }
     }
+    checkpoint_.db++;
+    checkpoint_.resume_after.clear();
+    checkpoint_.fresh_db = true;
   }
+  return FinishCheckpoint();
+}
+
+Status Engine::FinishCheckpoint() {
   RETURN_IF_ERROR(wal_->SyncNow());
-  RETURN_IF_ERROR(wal_->RemoveGenerationsBefore(generation));
+  RETURN_IF_ERROR(wal_->RemoveGenerationsBefore(checkpoint_.generation));
+  checkpoint_.active = false;
+  wal_base_size_ = wal_->total_size();
   stats_.last_save_unix = UnixTimeMs() / 1000;
   stats_.changes_since_save = 0;
-  stats_.last_checkpoint_duration_us = MonotonicUs() - start;
+  stats_.last_checkpoint_duration_us = MonotonicUs() - checkpoint_.started_us;
+  stats_.checkpoints++;
   return Status::Ok();
+}
+
+Status Engine::Checkpoint() {
+  Status st;
+  if (!checkpoint_.active && !StartCheckpoint(&st)) return st;
+  while (checkpoint_.active) RETURN_IF_ERROR(CheckpointStep(INT64_MAX / 2));
+  return Status::Ok();
+}
+
+bool Engine::MaybeStartAutoCheckpoint(int percentage, uint64_t min_size) {
+  if (checkpoint_.active || percentage <= 0) return false;
+  uint64_t size = wal_->total_size();
+  uint64_t threshold = wal_base_size_ + wal_base_size_ * static_cast<uint64_t>(percentage) / 100;
+  if (size < min_size || size < threshold) return false;
+  Status st;
+  if (!StartCheckpoint(&st)) {
+    if (!st.ok()) organic::Log(LogLevel::kWarning, "Automatic checkpoint failed to start: %s",
+                               st.ToString().c_str());
+    return false;
+  }
+  organic::Log(LogLevel::kNotice, "Starting automatic WAL checkpoint: WAL is %llu bytes",
+               static_cast<unsigned long long>(size));
+  return true;
 }
 
 Status Engine::Reload() {
@@ -345,6 +401,7 @@ Status Engine::Reload() {
   sequence_ = 0;
   stats_.recovery = WalRecoveryReport();
   open_ = false;
+  checkpoint_ = CheckpointState();
   return Open();
 }
 

@@ -53,6 +53,7 @@ struct EngineStats {
   int64_t last_save_unix = 0;      // seconds; last durable checkpoint (SAVE) or start
   uint64_t changes_since_save = 0;
   int64_t last_checkpoint_duration_us = 0;
+  uint64_t checkpoints = 0;
   WalRecoveryReport recovery;
   int64_t recovery_duration_us = 0;
 };
@@ -110,9 +111,28 @@ class Engine {
   Status FlushWal() { return wal_->FlushBatch(); }
   // Called once a second by the server cron (everysec fsync on the worker).
   void OnSecondTick() { wal_->ScheduleBackgroundSync(); }
-  // SAVE: writes every live record into a new WAL generation, fsyncs it and deletes the older
-  // generations, so restart replays only live data. Synchronous.
+  // Checkpoints keep the WAL proportional to the live data. A checkpoint opens a new WAL
+  // generation (all later mutations go there), then copies every live record into it, a slice
+  // at a time, and once the copy is complete and synced deletes the older generations.
+  //
+  // Why this is safe at any crash point: the new generation does not start with a FLUSHALL, so
+  // a half-copied generation replays on top of the old ones (copied records are the current
+  // values, idempotent); and a record changed after its copy is logged after it. The copy
+  // walks each database in key order; FLUSHDB/FLUSHALL/SWAPDB move keys behind the cursor, so
+  // they restart the walk from the first database (repeats are harmless, misses are not).
+  //
+  // SAVE: a whole checkpoint now (finishing one in progress). Synchronous.
   Status Checkpoint();
+  // BGSAVE and the automatic trigger: start a checkpoint that CheckpointStep advances.
+  // Returns false (nothing started) if one is already running.
+  bool StartCheckpoint(Status* status);
+  // Copies records for at most budget_us microseconds; finishes the checkpoint when done.
+  Status CheckpointStep(int64_t budget_us);
+  bool checkpoint_in_progress() const { return checkpoint_.active; }
+  // Starts a checkpoint when the WAL has grown past max(min_size, base * (1 + percentage/100)),
+  // base being its size after the last checkpoint (Redis's auto-aof-rewrite rule). percentage
+  // 0 disables. Returns true if one was started.
+  bool MaybeStartAutoCheckpoint(int percentage, uint64_t min_size);
   // DEBUG RELOAD: checkpoint, drop all in-memory state and replay the WAL from disk.
   Status Reload();
 
@@ -129,6 +149,18 @@ class Engine {
     ExpireIndex expires;
     uint64_t volatile_keys = 0;
   };
+
+  struct CheckpointState {
+    bool active = false;
+    uint64_t generation = 0;  // the generation being filled
+    size_t db = 0;            // database being copied
+    std::string resume_after; // last key copied in db (empty with fresh_db = start of db)
+    bool fresh_db = true;
+    int64_t started_us = 0;
+  };
+  // Restarts the copy from the first database (after FLUSHDB/FLUSHALL/SWAPDB).
+  void RestartCheckpointWalk();
+  Status FinishCheckpoint();
 
   // Applies a mutation to the in-memory state (replay and live writes share this path).
   Status Apply(const Mutation& m);
@@ -152,6 +184,8 @@ class Engine {
   std::string encode_buf_;  // reused for WAL encoding
   std::minstd_rand rng_;
   EngineStats stats_;
+  CheckpointState checkpoint_;
+  uint64_t wal_base_size_ = 0;  // WAL bytes after the last checkpoint (or at start)
 };
 
 }  // namespace organic::engine

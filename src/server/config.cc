@@ -209,6 +209,8 @@ void Config::Define() {
   add_string("appendfilename", &v->appendfilename, false);
   add_string("appenddirname", &v->appenddirname, false);
   add_bool("enable-debug-command", &v->enable_debug_command, false);
+  add_int("auto-aof-rewrite-percentage", &v->auto_aof_rewrite_percentage, 0, INT32_MAX, true);
+  add_memory("auto-aof-rewrite-min-size", &v->auto_aof_rewrite_min_size, 0, true);
 }
 
 const Config::Directive* Config::Find(const std::string& name) const {

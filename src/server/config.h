@@ -49,6 +49,9 @@ struct ConfigValues {
   std::string appendfilename = "appendonly.aof";
   std::string appenddirname = "appendonlydir";
   bool enable_debug_command = true;
+  // WAL checkpoint trigger, with Redis's AOF-rewrite names and defaults.
+  int auto_aof_rewrite_percentage = 100;
+  uint64_t auto_aof_rewrite_min_size = 64ull * 1024 * 1024;
 };
 
 class Config {

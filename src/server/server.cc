@@ -234,6 +234,8 @@ void Server::OnBeforeSleep(uv_check_t* handle) { static_cast<Server*>(handle->da
 
 void Server::BeforeSleep() {
   cached_now_ms_ = UnixTimeMs();
+  // A running checkpoint advances a little every iteration (bounded pause), more in the cron.
+  if (engine_->checkpoint_in_progress()) LogCheckpointError(engine_->CheckpointStep(1000));
   // Durability before acknowledgement: the WAL batch reaches the OS (and the disk with
   // appendfsync always) before any reply of this iteration is written.
   engine_->FlushWal();
@@ -254,6 +256,12 @@ void Server::Cron() {
   int64_t period_us = 1000000 / std::max(1, cfg.hz);
   int64_t budget = period_us * (25 + 2 * (cfg.active_expire_effort - 1)) / 100;
   engine_->ActiveExpireCycle(budget);
+  if (engine_->checkpoint_in_progress()) {
+    LogCheckpointError(engine_->CheckpointStep(period_us / 10));
+  } else {
+    engine_->MaybeStartAutoCheckpoint(cfg.auto_aof_rewrite_percentage,
+                                      cfg.auto_aof_rewrite_min_size);
+  }
   int64_t now = UnixTimeMs();
   cached_now_ms_ = now;
   if (cfg.timeout > 0) {
@@ -272,6 +280,10 @@ void Server::Cron() {
     last_second_tick_ms_ = now;
     engine_->OnSecondTick();
   }
+}
+
+void Server::LogCheckpointError(const Status& st) {
+  if (!st.ok()) Log(LogLevel::kWarning, "WAL checkpoint failed: %s", st.ToString().c_str());
 }
 
 void Server::OnSignal(uv_signal_t* handle, int signum) {

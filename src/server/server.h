@@ -90,6 +90,7 @@ class Server : public commands::ServerApi {
   void Cron();
   void Shutdown();
   void ApplyLogConfig();
+  static void LogCheckpointError(const Status& st);
 
   std::unique_ptr<Config> config_;
   uv_loop_t* loop_;
