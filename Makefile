@@ -9,7 +9,7 @@ JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 SERVER := $(BUILD_DIR)/organic-server
 
 .PHONY: all build run test test-unit test-integration test-compat test-diff test-tcl \
-        test-clients test-asan deps deps-build bench clean
+        test-clients test-asan test-tsan deps deps-build bench clean
 
 all: build
 
@@ -54,6 +54,14 @@ test-asan: deps
 	cmake --build $(ASAN_BUILD_DIR) -j$(JOBS)
 	./$(ASAN_BUILD_DIR)/unit_tests
 	./$(ASAN_BUILD_DIR)/integration_tests
+
+# The engine's threaded unit tests (WAL fsync on the worker, background worker, file layer)
+# under ThreadSanitizer.
+TSAN_BUILD_DIR ?= build-tsan
+test-tsan: deps-build
+	cmake -S . -B $(TSAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=Debug -DORGANIC_TSAN=ON
+	cmake --build $(TSAN_BUILD_DIR) -j$(JOBS) --target unit_tests
+	./$(TSAN_BUILD_DIR)/unit_tests -tc="engine:*,file:*,fault injection:*,wal:*"
 
 bench: build
 	bash tools/bench-vs-redis.sh

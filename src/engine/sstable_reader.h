@@ -1,0 +1,137 @@
+// Reads a table written by SstableBuilder (layout: sstable_builder.h, docs/sstable-format.md).
+//
+// Open reads the footer, the index block and the filter block and keeps the last two in memory
+// (about one index entry per block_size bytes of data, plus the filter's bits_per_key bits per
+// key). Data blocks are read on demand, one pread per block, checksum verified every time; there
+// is no block cache yet.
+//
+// Errors: every sign of damage (bad magic, unknown version, checksum mismatch, truncated file,
+// undecodable block, keys out of order, a block that contradicts the index) is a
+// Status::Corruption whose message names the file and the byte offset, e.g.
+// "sst-12.sst at offset 40960: block checksum mismatch". I/O errors pass through as IOError.
+// Nothing here aborts on bad input.
+//
+// Threading: after Open, a reader is immutable; Get, MayContain, NewIterator and entries may be
+// called from several threads at once. An Iterator has one owner thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "util/file.h"
+#include "util/status.h"
+
+namespace organic::engine {
+
+class SstableReader {
+ public:
+  class Iterator;
+
+  // Opens a table of file_size bytes (the caller knows it from the manifest or GetFileSize).
+  // `name` is used in error messages only (a file name or path). On success *out owns the
+  // reader, which owns `file`; on error *out is untouched.
+  static Status Open(std::unique_ptr<RandomAccessFile> file, uint64_t file_size,
+                     std::string name, std::unique_ptr<SstableReader>* out);
+
+  SstableReader(const SstableReader&) = delete;
+  SstableReader& operator=(const SstableReader&) = delete;
+  ~SstableReader();
+
+  // Point lookup. OK with *found = true and *value set when the table holds key; OK with
+  // *found = false when it does not (*value then unspecified). Consults the bloom filter, then
+  // reads at most the one data block the index points to.
+  Status Get(std::string_view key, std::string* value, bool* found) const;
+
+  // The bloom filter's answer alone (no I/O): false means the table certainly lacks key.
+  bool MayContain(std::string_view key) const;
+
+  // A new iterator, initially not Valid (call SeekToFirst or Seek).
+  // REQUIRES: this reader outlives the iterator.
+  std::unique_ptr<Iterator> NewIterator() const;
+
+  // Number of entries, from the footer.
+  uint64_t entries() const { return entries_; }
+  // Number of data blocks (index entries).
+  size_t num_blocks() const { return blocks_.size(); }
+  const std::string& name() const { return name_; }
+
+ private:
+  struct BlockInfo {
+    uint64_t offset;      // of the stored bytes
+    uint64_t size;        // stored bytes, without the 5-byte trailer
+    size_t key_offset;    // last key of the block: index_keys_[key_offset, +key_size)
+    size_t key_size;
+  };
+
+  SstableReader(std::unique_ptr<RandomAccessFile> file, std::string name);
+
+  std::string_view LastKey(size_t block) const {
+    return std::string_view(index_keys_).substr(blocks_[block].key_offset,
+                                                blocks_[block].key_size);
+  }
+  // Index of the first block whose last key is >= target; blocks_.size() if none.
+  size_t FindBlock(std::string_view target) const;
+  // Reads, verifies and (if compressed) decompresses the block [offset, offset + size + 5).
+  // *contents points into *buffer (or *scratch) afterwards.
+  Status ReadBlock(uint64_t offset, uint64_t size, std::string* buffer, std::string* scratch,
+                   std::string_view* contents) const;
+  Status LoadIndex(std::string_view contents, uint64_t index_offset, uint64_t data_end);
+  Status Corruption(uint64_t offset, std::string_view what) const;
+
+  const std::unique_ptr<RandomAccessFile> file_;
+  const std::string name_;
+  uint64_t entries_ = 0;
+  std::string filter_;           // bloom filter bytes (empty: no filter)
+  std::string index_keys_;       // concatenated last keys of all blocks
+  std::vector<BlockInfo> blocks_;  // in file order; last keys strictly increasing
+
+  friend class Iterator;
+};
+
+// Walks the entries of a table in key order, reading one data block at a time.
+// Errors (I/O, corruption) make the iterator not Valid and are reported by status().
+class SstableReader::Iterator {
+ public:
+  explicit Iterator(const SstableReader* table);
+  Iterator(const Iterator&) = delete;
+  Iterator& operator=(const Iterator&) = delete;
+
+  // Positions at the first entry (not Valid if the table is empty).
+  void SeekToFirst();
+  // Positions at the first entry whose key is >= target (not Valid if there is none).
+  void Seek(std::string_view target);
+  // True when positioned at an entry; false at the end or after an error.
+  bool Valid() const { return valid_; }
+  // REQUIRES: Valid().
+  void Next();
+  // REQUIRES: Valid(). The views stay good until the next positioning call.
+  std::string_view key() const { return key_; }
+  std::string_view value() const { return value_; }
+  // OK unless an error stopped the iteration.
+  Status status() const { return status_; }
+
+ private:
+  // Reads block `block` and positions before its first entry. False on error (status_ set).
+  bool LoadBlock(size_t block);
+  // Decodes the entry at pos_ into key_/value_. At the block's end, checks the last key
+  // against the index and moves on to the next block. Sets valid_.
+  void ParseNext();
+  void Fail(Status status);
+
+  const SstableReader* const table_;
+  size_t block_ = 0;           // current block number
+  std::string buffer_;         // raw bytes read from the file
+  std::string scratch_;        // decompressed contents, when the block was compressed
+  std::string_view contents_;  // the current block's entries
+  size_t pos_ = 0;             // offset in contents_ of the next entry to decode
+  uint64_t entry_offset_ = 0;  // offset in contents_ of the current entry, for error messages
+  bool valid_ = false;
+  std::string key_;
+  std::string_view value_;
+  Status status_;
+};
+
+}  // namespace organic::engine
