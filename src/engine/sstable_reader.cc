@@ -263,12 +263,15 @@ bool SstableReader::Iterator::LoadBlock(size_t block) {
   block_ = block;
   pos_ = 0;
   key_.clear();
+  if (loaded_ == block) return true;
+  loaded_ = kNoBlock;
   const BlockInfo& info = table_->blocks_[block];
   Status s = table_->ReadBlock(info.offset, info.size, &buffer_, &scratch_, &contents_);
   if (!s.ok()) {
     Fail(std::move(s));
     return false;
   }
+  loaded_ = block;
   return true;
 }
 

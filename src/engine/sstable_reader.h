@@ -122,7 +122,10 @@ class SstableReader::Iterator {
   void Fail(Status status);
 
   const SstableReader* const table_;
-  size_t block_ = 0;           // current block number
+  static constexpr size_t kNoBlock = static_cast<size_t>(-1);
+  size_t block_ = kNoBlock;    // current block number
+  size_t loaded_ = kNoBlock;   // block whose contents are in contents_ (a Seek within it skips
+                               // the read)
   std::string buffer_;         // raw bytes read from the file
   std::string scratch_;        // decompressed contents, when the block was compressed
   std::string_view contents_;  // the current block's entries
