@@ -26,8 +26,8 @@ BloomFilterBuilder::BloomFilterBuilder(int bits_per_key)
 void BloomFilterBuilder::AddKey(std::string_view key) { hashes_.push_back(HashKey(key)); }
 
 std::string BloomFilterBuilder::Finish() {
-  uint64_t bits = std::max<uint64_t>(hashes_.size() * static_cast<uint64_t>(bits_per_key_),
-                                     kMinFilterBits);
+  uint64_t bits =
+      std::max<uint64_t>(hashes_.size() * static_cast<uint64_t>(bits_per_key_), kMinFilterBits);
   const uint64_t bytes = (bits + 7) / 8;
   bits = bytes * 8;  // use the whole last byte: the reader derives the modulus from the size
 

@@ -78,8 +78,8 @@ Status SstableBuilder::FlushDataBlock() {
   return Status::Ok();
 }
 
-Status SstableBuilder::WriteBlock(std::string_view contents, bool try_compression,
-                                  uint64_t* offset, uint64_t* size) {
+Status SstableBuilder::WriteBlock(std::string_view contents, bool try_compression, uint64_t* offset,
+                                  uint64_t* size) {
   std::string_view stored = contents;
   uint8_t type = kSstableRawBlock;
   if (try_compression && !contents.empty()) {

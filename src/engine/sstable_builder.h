@@ -101,12 +101,12 @@ class SstableBuilder {
   ZSTD_CCtx_s* cctx_ = nullptr;  // owned; created lazily on the first compressed block
   Status status_;                // first I/O error, sticky
   bool finished_ = false;
-  uint64_t offset_ = 0;   // bytes appended to file_
+  uint64_t offset_ = 0;  // bytes appended to file_
   uint64_t entries_ = 0;
-  std::string last_key_;  // last key added (valid when entries_ > 0)
-  std::string block_;     // entries of the data block being built
+  std::string last_key_;        // last key added (valid when entries_ > 0)
+  std::string block_;           // entries of the data block being built
   std::string block_prev_key_;  // previous key in block_, for prefix compression
-  std::string index_;      // entries of the index block
+  std::string index_;           // entries of the index block
   std::string index_prev_key_;
   std::string compressed_;  // scratch buffer for zstd output
   BloomFilterBuilder bloom_;

@@ -68,8 +68,8 @@ Status SstableReader::Open(std::unique_ptr<RandomAccessFile> file, uint64_t file
                            std::string name, std::unique_ptr<SstableReader>* out) {
   std::unique_ptr<SstableReader> table(new SstableReader(std::move(file), std::move(name)));
   if (file_size < kSstableFooterSize) {
-    return table->Corruption(0, "file too short (" + std::to_string(file_size) +
-                                    " bytes) to be an sstable");
+    return table->Corruption(
+        0, "file too short (" + std::to_string(file_size) + " bytes) to be an sstable");
   }
   const uint64_t footer_offset = file_size - kSstableFooterSize;
   std::string footer;
@@ -224,7 +224,8 @@ Status SstableReader::Get(std::string_view key, std::string* value, bool* found)
   std::string_view contents;
   const BlockInfo& info = blocks_[b];
   RETURN_IF_ERROR(ReadBlock(info.offset, info.size, &buffer, &scratch, &contents));
-  std::string current;
+  thread_local std::string current;  // the key being decoded; kept to avoid an allocation
+  current.clear();
   std::string_view v;
   size_t pos = 0;
   for (bool first = true; pos < contents.size(); first = false) {
@@ -233,8 +234,9 @@ Status SstableReader::Get(std::string_view key, std::string* value, bool* found)
       return Corruption(info.offset, "bad entry at byte " + std::to_string(entry_pos) +
                                          " of the uncompressed block");
     }
-    if (current >= key) {
-      if (current == key) {
+    const int cmp = std::string_view(current).compare(key);
+    if (cmp >= 0) {  // entries are sorted: the first key >= key decides
+      if (cmp == 0) {
         value->assign(v);
         *found = true;
       }
@@ -292,9 +294,9 @@ void SstableReader::Iterator::ParseNext() {
   }
   entry_offset_ = pos_;
   if (!DecodeEntry(contents_, &pos_, pos_ == 0, &key_, &value_)) {
-    Fail(table_->Corruption(table_->blocks_[block_].offset,
-                            "bad entry at byte " + std::to_string(entry_offset_) +
-                                " of the uncompressed block"));
+    Fail(table_->Corruption(
+        table_->blocks_[block_].offset,
+        "bad entry at byte " + std::to_string(entry_offset_) + " of the uncompressed block"));
     return;
   }
   valid_ = true;
@@ -321,7 +323,7 @@ void SstableReader::Iterator::Seek(std::string_view target) {
 }
 
 void SstableReader::Iterator::Next() {
-  ParseNext();
+  if (valid_) ParseNext();  // tolerate a misuse rather than index past the blocks
 }
 
 }  // namespace organic::engine

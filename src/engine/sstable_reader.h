@@ -33,8 +33,8 @@ class SstableReader {
   // Opens a table of file_size bytes (the caller knows it from the manifest or GetFileSize).
   // `name` is used in error messages only (a file name or path). On success *out owns the
   // reader, which owns `file`; on error *out is untouched.
-  static Status Open(std::unique_ptr<RandomAccessFile> file, uint64_t file_size,
-                     std::string name, std::unique_ptr<SstableReader>* out);
+  static Status Open(std::unique_ptr<RandomAccessFile> file, uint64_t file_size, std::string name,
+                     std::unique_ptr<SstableReader>* out);
 
   SstableReader(const SstableReader&) = delete;
   SstableReader& operator=(const SstableReader&) = delete;
@@ -60,17 +60,16 @@ class SstableReader {
 
  private:
   struct BlockInfo {
-    uint64_t offset;      // of the stored bytes
-    uint64_t size;        // stored bytes, without the 5-byte trailer
-    size_t key_offset;    // last key of the block: index_keys_[key_offset, +key_size)
+    uint64_t offset;    // of the stored bytes
+    uint64_t size;      // stored bytes, without the 5-byte trailer
+    size_t key_offset;  // last key of the block: index_keys_[key_offset, +key_size)
     size_t key_size;
   };
 
   SstableReader(std::unique_ptr<RandomAccessFile> file, std::string name);
 
   std::string_view LastKey(size_t block) const {
-    return std::string_view(index_keys_).substr(blocks_[block].key_offset,
-                                                blocks_[block].key_size);
+    return std::string_view(index_keys_).substr(blocks_[block].key_offset, blocks_[block].key_size);
   }
   // Index of the first block whose last key is >= target; blocks_.size() if none.
   size_t FindBlock(std::string_view target) const;
@@ -84,8 +83,8 @@ class SstableReader {
   const std::unique_ptr<RandomAccessFile> file_;
   const std::string name_;
   uint64_t entries_ = 0;
-  std::string filter_;           // bloom filter bytes (empty: no filter)
-  std::string index_keys_;       // concatenated last keys of all blocks
+  std::string filter_;             // bloom filter bytes (empty: no filter)
+  std::string index_keys_;         // concatenated last keys of all blocks
   std::vector<BlockInfo> blocks_;  // in file order; last keys strictly increasing
 
   friend class Iterator;
