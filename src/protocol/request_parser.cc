@@ -4,6 +4,8 @@
 #include <climits>
 #include <cstring>
 
+#include "util/strings.h"
+
 namespace organic::protocol {
 
 namespace {
@@ -35,36 +37,10 @@ constexpr size_t kMaxRetainedArgs = 1024;
 // Argument slots made ready when a multibulk count arrives (Redis: argv_len = min(count, 1024)).
 constexpr uint64_t kMaxPreallocatedArgs = 1024;
 
-// Redis's string2ll: optional '-', no '+', no leading zero (except "0" itself), no blanks,
-// fewer than 21 characters, must fit in int64_t.
+// Redis's string2ll (util/strings.h): optional '-', no '+', no leading zero (except "0"
+// itself), no blanks, must fit in int64_t.
 bool ParseLongLong(const char* s, size_t len, int64_t* value) {
-  if (len == 0 || len >= 21) return false;
-  if (len == 1 && s[0] == '0') {
-    *value = 0;
-    return true;
-  }
-  size_t i = 0;
-  bool negative = false;
-  if (s[0] == '-') {
-    negative = true;
-    if (++i == len) return false;
-  }
-  if (s[i] < '1' || s[i] > '9') return false;
-  uint64_t v = static_cast<uint64_t>(s[i++] - '0');
-  for (; i < len; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    uint64_t digit = static_cast<uint64_t>(s[i] - '0');
-    if (v > (UINT64_MAX - digit) / 10) return false;
-    v = v * 10 + digit;
-  }
-  if (negative) {
-    if (v > static_cast<uint64_t>(INT64_MAX) + 1) return false;
-    *value = static_cast<int64_t>(0 - v);  // two's complement; INT64_MIN included
-  } else {
-    if (v > static_cast<uint64_t>(INT64_MAX)) return false;
-    *value = static_cast<int64_t>(v);
-  }
-  return true;
+  return ParseInt64(std::string_view(s, len), value);
 }
 
 // isspace() in the C locale, which sdssplitargs uses to skip blanks and after closing quotes.

@@ -73,6 +73,7 @@ class CommandHarness {
   }
 
   commands::Session& session() { return session_; }
+  FakeServerApi& server() { return *server_; }
   engine::Engine& engine() { return *engine_; }
   const std::string& dir() const { return dir_; }
 

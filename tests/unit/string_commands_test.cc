@@ -56,42 +56,12 @@ void CheckTtlBetween(CommandHarness& h, const std::string& key, int64_t lo_ms, i
   CHECK(remaining <= hi_ms);
 }
 
-// A harness with only the string family and a small proto-max-bulk-len, so the size limits of
-// APPEND, SETRANGE and LCS are testable without 512 MB strings.
-class SmallLimitHarness {
- public:
+// A harness whose proto-max-bulk-len is tiny, so the size limits of APPEND, SETRANGE and LCS
+// are testable without 512 MB strings.
+struct SmallLimitHarness : CommandHarness {
   explicit SmallLimitHarness(uint64_t max_bulk_len) {
-    char tmpl[] = "/tmp/organic-unit-XXXXXX";
-    dir_ = mkdtemp(tmpl);
-    engine::EngineOptions options;
-    options.dir = dir_;
-    engine_ = std::make_unique<engine::Engine>(options);
-    engine_->Open();
-    commands::RegisterStringCommands(&table_);
-    server_ = std::make_unique<testing::FakeServerApi>(&table_);
-    server_->config().values().proto_max_bulk_len = max_bulk_len;
+    server().config().values().proto_max_bulk_len = max_bulk_len;
   }
-  ~SmallLimitHarness() {
-    engine_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-  std::string Run(std::vector<std::string> args) {
-    std::string out;
-    protocol::ReplyBuilder reply(&out, session_.resp);
-    const commands::CommandSpec* spec = table_.Resolve(args, &reply);
-    if (spec != nullptr) {
-      commands::CommandContext ctx{args, &reply, engine_.get(), &session_, server_.get()};
-      spec->handler(ctx);
-    }
-    return out;
-  }
-
- private:
-  std::string dir_;
-  std::unique_ptr<engine::Engine> engine_;
-  commands::CommandTable table_;
-  std::unique_ptr<testing::FakeServerApi> server_;
-  commands::Session session_;
 };
 
 // ---------------------------------------------------------------------------------------------
