@@ -34,4 +34,11 @@ inline bool ArgIs(std::string_view arg, std::string_view option) {
   return EqualsIgnoreCase(arg, option);
 }
 
+// A HELP reply: one status line per text line, as Redis's addReplyHelp.
+template <size_t N>
+void ReplyHelp(protocol::ReplyBuilder* reply, const char* const (&lines)[N]) {
+  reply->ArrayHeader(N);
+  for (const char* line : lines) reply->SimpleString(line);
+}
+
 }  // namespace organic::commands

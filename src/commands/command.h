@@ -77,7 +77,11 @@ struct CommandSpec {
   // COMMAND INFO key specs as Redis's command JSON files state them. Empty: one spec derived
   // from first_key/last_key/key_step with RO access (RW update for kWrite commands).
   std::vector<KeySpec> key_specs;
-  std::vector<std::string> tips;  // "nondeterministic_output", "request_policy:all_shards" ...
+  std::vector<std::string> tips;
+  // For commands whose key flags depend on their arguments ("variable_flags", as Redis's
+  // getkeys_proc): given the full command line, the flags COMMAND GETKEYSANDFLAGS reports for
+  // the first key spec. nullptr = the key spec's own flags.
+  std::vector<std::string> (*variable_key_flags)(std::span<const std::string> args) = nullptr;  // "nondeterministic_output", "request_policy:all_shards" ...
   std::vector<CommandSpec> subcommands;     // container commands (CLIENT, CONFIG ...)
 };
 

@@ -337,8 +337,7 @@ void ClientHelpCommand(CommandContext& ctx) {
       "HELP",
       "    Print this help.",
   };
-  ctx.reply->ArrayHeader(std::size(kLines));
-  for (const char* line : kLines) ctx.reply->SimpleString(line);
+  ReplyHelp(ctx.reply, kLines);
 }
 
 CommandSpec Sub(const char* name, int arity, uint32_t flags, CommandHandler handler,

@@ -245,12 +245,8 @@ void CommandGetKeysAndFlagsCommand(CommandContext& ctx) {
   if (!ExtractKeys(ctx, ctx.args.subspan(2), &spec, &keys)) return;
   // Each key gets the flags of the key spec whose range covers its position.
   std::vector<KeySpec> specs = EffectiveKeySpecs(*spec);
-  // SET's flags vary with its arguments (Redis's setGetKeys): with GET it reads the old value.
-  if (spec->name == "set") {
-    bool get = false;
-    for (size_t i = 5; i < ctx.args.size(); i++) get |= ArgIs(ctx.args[i], "GET");
-    specs.front().flags = get ? std::vector<std::string>{"RW", "access", "update"}
-                              : std::vector<std::string>{"OW", "update"};
+  if (spec->variable_key_flags != nullptr) {
+    specs.front().flags = spec->variable_key_flags(ctx.args.subspan(2));
   }
   ctx.reply->ArrayHeader(keys.size());
   for (size_t i = 0; i < keys.size(); i++) {
@@ -278,8 +274,7 @@ void CommandHelpCommand(CommandContext& ctx) {
       "    Return documentation details about multiple Redis commands.",
       "GETKEYS <full-command>", "    Return the keys from a full Redis command.",
       "HELP", "    Print this help."};
-  ctx.reply->ArrayHeader(std::size(kLines));
-  for (const char* l : kLines) ctx.reply->SimpleString(l);
+  ReplyHelp(ctx.reply, kLines);
 }
 
 // --- CONFIG ---
@@ -377,8 +372,7 @@ void ConfigHelpCommand(CommandContext& ctx) {
       "SET <directive> <value>", "    Set the configuration <directive> to <value>.",
       "RESETSTAT", "    Reset statistics reported by the INFO command.",
       "HELP", "    Print this help."};
-  ctx.reply->ArrayHeader(std::size(kLines));
-  for (const char* l : kLines) ctx.reply->SimpleString(l);
+  ReplyHelp(ctx.reply, kLines);
 }
 
 // --- INFO ---
@@ -419,8 +413,7 @@ void ObjectCommand(CommandContext& ctx) {
         "    <key>.",
         "HELP",
         "    Prints this help."};
-    ctx.reply->ArrayHeader(std::size(kLines));
-    for (const char* l : kLines) ctx.reply->SimpleString(l);
+    ReplyHelp(ctx.reply, kLines);
     return;
   }
   bool known = ArgIs(sub, "ENCODING") || ArgIs(sub, "FREQ") || ArgIs(sub, "IDLETIME") ||

@@ -112,12 +112,11 @@ void DebugCommand(CommandContext& ctx) {
     static const char* kLines[] = {
         "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "OBJECT <key>", "    Show low level info about the key.",
-        "RELOAD", "    Write the MemTables to disk and reload the engine from it.",
+        "RELOAD", "    Checkpoint the WAL, drop the in-memory data and replay the WAL from disk.",
         "SET-ACTIVE-EXPIRE <0|1>", "    Setting it to 0 disables expiring keys in background.",
         "SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.",
         "HELP", "    Print this help."};
-    ctx.reply->ArrayHeader(std::size(kLines));
-    for (const char* l : kLines) ctx.reply->SimpleString(l);
+    ReplyHelp(ctx.reply, kLines);
   } else {
     ctx.reply->Error("ERR unknown subcommand '" + sub + "'. Try DEBUG HELP.");
   }
@@ -158,8 +157,7 @@ void MemoryHelpCommand(CommandContext& ctx) {
       "USAGE <key> [SAMPLES <count>]",
       "    Return memory in bytes used by <key> and its value.",
       "HELP", "    Print this help."};
-  ctx.reply->ArrayHeader(std::size(kLines));
-  for (const char* l : kLines) ctx.reply->SimpleString(l);
+  ReplyHelp(ctx.reply, kLines);
 }
 
 CommandSpec Make(const char* name, int arity, uint32_t flags, CommandHandler handler,

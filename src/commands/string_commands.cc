@@ -732,6 +732,15 @@ void LcsCommand(CommandContext& ctx) {
   ctx.reply->Integer(lcs_len);
 }
 
+
+// SET's key flags vary with its arguments (Redis's setGetKeys): with GET it also reads the old
+// value. args is the full command line, SET first.
+std::vector<std::string> SetKeyFlags(std::span<const std::string> args) {
+  for (size_t i = 3; i < args.size(); i++) {
+    if (OptionIs(args[i], "GET")) return {"RW", "access", "update"};
+  }
+  return {"OW", "update"};
+}
 }  // namespace
 
 // Values from Redis 7.0.15's COMMAND INFO / COMMAND DOCS (arity, flags, key positions, ACL
@@ -827,6 +836,7 @@ void RegisterStringCommands(CommandTable* table) {
   table->Mutable("mget")->tips = {"request_policy:multi_shard"};
   table->Mutable("set")->key_specs = {key(1, 0, 1, {"RW", "access", "update", "variable_flags"},
                                           "RW and ACCESS due to the optional `GET` argument")};
+  table->Mutable("set")->variable_key_flags = SetKeyFlags;
   table->Mutable("setnx")->key_specs = {key(1, 0, 1, {"OW", "insert"})};
   for (const char* name : {"setex", "psetex"}) {
     table->Mutable(name)->key_specs = {key(1, 0, 1, {"OW", "update"})};

@@ -852,3 +852,14 @@ TEST_CASE("String commands are registered with Redis 7.0's COMMAND INFO values")
 
 }  // namespace
 }  // namespace organic
+
+TEST_CASE("COMMAND GETKEYSANDFLAGS: SET's key flags depend on GET (variable_flags)") {
+  organic::testing::CommandHarness h;
+  CHECK(h.Run({"COMMAND", "GETKEYSANDFLAGS", "SET", "k1", "v1"}) ==
+        "*1\r\n*2\r\n$2\r\nk1\r\n*2\r\n+OW\r\n+update\r\n");
+  CHECK(h.Run({"COMMAND", "GETKEYSANDFLAGS", "set", "k1", "v1", "EX", "10", "get"}) ==
+        "*1\r\n*2\r\n$2\r\nk1\r\n*3\r\n+RW\r\n+access\r\n+update\r\n");
+  CHECK(h.Run({"COMMAND", "GETKEYSANDFLAGS", "mset", "k1", "v1", "k2", "v2"}) ==
+        "*2\r\n*2\r\n$2\r\nk1\r\n*2\r\n+OW\r\n+update\r\n*2\r\n$2\r\nk2\r\n*2\r\n+OW\r\n"
+        "+update\r\n");
+}
