@@ -32,7 +32,7 @@ void ShutdownCommand(CommandContext& ctx) {
 }
 
 void SaveCommand(CommandContext& ctx) {
-  Status st = ctx.engine->Checkpoint();
+  Status st = ctx.engine->Flush();
   if (!st.ok()) {
     ctx.reply->Error("ERR " + st.ToString());
     return;
@@ -45,14 +45,14 @@ void BgsaveCommand(CommandContext& ctx) {
     ctx.reply->Error(protocol::kSyntaxErr);
     return;
   }
-  // The checkpoint copies the live records into a new WAL generation in slices between
-  // commands (Engine::CheckpointStep), so the loop keeps serving clients.
-  if (ctx.engine->checkpoint_in_progress()) {
+  // A metabolic flush: the loop freezes the MemTables and goes on serving clients while the
+  // worker writes the tables.
+  if (ctx.engine->flush_in_progress()) {
     ctx.reply->Error("ERR Background save already in progress");
     return;
   }
   Status st;
-  if (!ctx.engine->StartCheckpoint(&st)) {
+  if (!ctx.engine->StartFlush(&st)) {
     ctx.reply->Error("ERR " + st.ToString());
     return;
   }
@@ -112,7 +112,7 @@ void DebugCommand(CommandContext& ctx) {
     static const char* kLines[] = {
         "DEBUG <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
         "OBJECT <key>", "    Show low level info about the key.",
-        "RELOAD", "    Checkpoint the WAL, drop the in-memory data and replay the WAL from disk.",
+        "RELOAD", "    Write every MemTable to SSTables, then reopen the data from disk with empty MemTables.",
         "SET-ACTIVE-EXPIRE <0|1>", "    Setting it to 0 disables expiring keys in background.",
         "SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.",
         "HELP", "    Print this help."};

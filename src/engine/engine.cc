@@ -1,15 +1,24 @@
 #include "engine/engine.h"
 
 #include <algorithm>
+#include <set>
 
+#include "engine/db_iterator.h"
+#include "engine/key_index.h"
 #include "util/clock.h"
 #include "util/log.h"
 
 namespace organic::engine {
 
+namespace {
+constexpr uint8_t kShadowMask = MemTable::kShadowsLive | MemTable::kShadowsVolatile;
+constexpr size_t kDoorkeeperWords = 1 << 14;  // 2^20 bits, 128 KiB
+}  // namespace
+
 Engine::Engine(EngineOptions options)
     : options_(std::move(options)),
       fs_(options_.fs != nullptr ? options_.fs : DefaultFileSystem()),
+      doorkeeper_(kDoorkeeperWords, 0),
       rng_(static_cast<uint32_t>(MonotonicUs())) {
   ResetDatabases();
 }
@@ -19,11 +28,114 @@ Engine::~Engine() { Close(); }
 void Engine::ResetDatabases() {
   dbs_.clear();
   dbs_.resize(static_cast<size_t>(options_.databases));
-  for (Database& db : dbs_) db.table = std::make_unique<MemTable>();
+  auto v = std::make_shared<Version>();
+  for (size_t i = 0; i < dbs_.size(); i++) {
+    dbs_[i].active = std::make_shared<MemTable>();
+    auto tiers = std::make_shared<DbTiers>();
+    tiers->id = NewDatabaseId(0, static_cast<uint32_t>(i));
+    v->dbs.push_back(tiers);
+    v->floor_ids.push_back(tiers->id);
+  }
+  std::unique_lock lock(version_mu_);
+  version_ = v;
+}
+
+std::shared_ptr<const Version> Engine::version() const {
+  std::shared_lock lock(version_mu_);
+  return version_;
+}
+
+void Engine::InstallVersion(std::shared_ptr<const Version> v) {
+  std::unique_lock lock(version_mu_);
+  version_ = std::move(v);
+}
+
+void Engine::RetireIfOnFloor(Version* v, std::shared_ptr<const DbTiers> tiers) {
+  for (uint64_t id : v->floor_ids) {
+    if (id == tiers->id) {
+      v->retired.push_back(std::move(tiers));
+      return;
+    }
+  }
+}
+
+Status Engine::OpenTables(const Manifest& manifest) {
+  if (manifest.databases.size() > dbs_.size()) {
+    return Status::InvalidArgument(
+        "the data directory holds " + std::to_string(manifest.databases.size()) +
+        " databases but 'databases' is " + std::to_string(dbs_.size()));
+  }
+  auto v = std::make_shared<Version>(*version_);
+  std::vector<std::shared_ptr<DbTiers>> tiers;
+  for (size_t i = 0; i < dbs_.size(); i++) {
+    auto t = std::make_shared<DbTiers>();
+    if (i < manifest.databases.size()) {
+      t->id = manifest.databases[i].id;
+      t->table_keys = manifest.databases[i].table_keys;
+      t->table_volatile_keys = manifest.databases[i].table_volatile_keys;
+    } else {
+      t->id = NewDatabaseId(0, static_cast<uint32_t>(i));
+    }
+    tiers.push_back(t);
+  }
+  for (const ManifestTable& meta : manifest.tables) {
+    DbTiers* owner = nullptr;
+    for (auto& t : tiers) {
+      if (t->id == meta.db_id) owner = t.get();
+    }
+    if (owner == nullptr) continue;  // belongs to no database at the floor
+    std::string name = SstableFileName(meta.file_number);
+    std::unique_ptr<RandomAccessFile> file;
+    RETURN_IF_ERROR(fs_->NewRandomAccessFile(options_.dir + "/" + name, &file));
+    std::unique_ptr<SstableReader> reader;
+    RETURN_IF_ERROR(SstableReader::Open(std::move(file), meta.file_size, name, &reader));
+    auto table = std::make_shared<TableFile>();
+    table->meta = meta;
+    table->reader = std::move(reader);
+    if (owner->levels.size() <= meta.level) owner->levels.resize(meta.level + 1);
+    owner->levels[meta.level].push_back(std::move(table));
+  }
+  v->dbs.clear();
+  v->floor_ids.clear();
+  v->retired.clear();
+  for (size_t i = 0; i < tiers.size(); i++) {
+    // The manifest lists level 0 newest first and deeper levels in key order, as the Version.
+    dbs_[i].keys = tiers[i]->table_keys;
+    dbs_[i].volatile_keys = tiers[i]->table_volatile_keys;
+    v->floor_ids.push_back(tiers[i]->id);
+    v->dbs.push_back(tiers[i]);
+  }
+  v->wal_floor = manifest.wal_floor;
+  InstallVersion(v);
+  return Status::Ok();
 }
 
 Status Engine::Open() {
   int64_t start = MonotonicUs();
+  RETURN_IF_ERROR(fs_->CreateDirIfMissing(options_.dir));
+  Manifest manifest;
+  bool have_manifest = false;
+  RETURN_IF_ERROR(ReadManifest(fs_, options_.dir, &manifest, &have_manifest));
+  if (have_manifest) {
+    RETURN_IF_ERROR(OpenTables(manifest));
+    sequence_ = manifest.last_sequence;
+    next_file_number_ = manifest.next_file_number;
+  }
+  // Table files the manifest does not list were being written when the server stopped.
+  std::vector<std::string> children;
+  RETURN_IF_ERROR(fs_->GetChildren(options_.dir, &children));
+  std::set<uint64_t> listed;
+  for (const ManifestTable& t : manifest.tables) listed.insert(t.file_number);
+  for (const std::string& name : children) {
+    uint64_t number;
+    if ((ParseSstableFileName(name, &number) && listed.count(number) == 0) ||
+        name == "MANIFEST.tmp") {
+      fs_->RemoveFile(options_.dir + "/" + name);
+    }
+    if (ParseSstableFileName(name, &number)) {
+      next_file_number_ = std::max(next_file_number_, number + 1);
+    }
+  }
   worker_.Start();
   wal_ = std::make_unique<WalLog>(fs_, options_.dir, options_.fsync, &worker_);
   replaying_ = true;
@@ -34,9 +146,10 @@ Status Engine::Open() {
         sequence_ = std::max(sequence_, m.sequence);
         return Apply(m);
       },
-      &stats_.recovery);
+      &stats_.recovery, version_->wal_floor);
   replaying_ = false;
   if (!st.ok()) return st;
+  read_buffers_.clear();
   stats_.recovery_duration_us = MonotonicUs() - start;
   stats_.last_save_unix = UnixTimeMs() / 1000;
   wal_base_size_ = wal_->total_size();
@@ -49,8 +162,117 @@ Status Engine::Close() {
   open_ = false;
   Status st = wal_->SyncNow();
   worker_.Stop();
+  std::lock_guard lock(done_mu_);
+  done_.clear();
   return st;
 }
+
+// ---------------------------------------------------------------------------------------------
+// Lookups
+
+Status Engine::Lookup(int db, std::string_view key, bool below_active_only, Found* found) {
+  *found = Found();
+  auto from_entry = [found](MemTable::Entry* e, bool active) {
+    found->tier = Tier::kMemory;
+    found->entry = e;
+    found->in_active = active;
+    TableRecord& r = found->record;
+    r.tombstone = MemTable::IsTombstone(e);
+    r.type = MemTable::Type(e);
+    r.encoding = MemTable::Encoding(e);
+    r.sequence = MemTable::Sequence(e);
+    r.expire_at_ms = MemTable::ExpireAt(e);
+    r.value = MemTable::Value(e);
+  };
+  if (!below_active_only) {
+    MemTable::Entry* e = dbs_[db].active->Find(key);
+    if (e != nullptr) {
+      from_entry(e, true);
+      return Status::Ok();
+    }
+  }
+  const DbTiers& tiers = *version_->dbs[db];
+  for (const auto& frozen : tiers.frozen) {
+    MemTable::Entry* e = frozen->Find(key);
+    if (e != nullptr) {
+      from_entry(e, false);
+      return Status::Ok();
+    }
+  }
+  for (size_t level = 0; level < tiers.levels.size(); level++) {
+    const TableList& tables = tiers.levels[level];
+    size_t begin = 0, end = tables.size();
+    if (level > 0) {
+      // Disjoint and sorted: the one table whose range may hold key.
+      auto it = std::lower_bound(tables.begin(), tables.end(), key,
+                                 [](const std::shared_ptr<const TableFile>& t,
+                                    std::string_view k) { return t->meta.largest < k; });
+      begin = static_cast<size_t>(it - tables.begin());
+      end = std::min(begin + 1, tables.size());
+    }
+    for (size_t i = begin; i < end; i++) {
+      const TableFile& t = *tables[i];
+      if (key < t.meta.smallest || key > t.meta.largest) continue;
+      stats_.bloom_checks++;
+      if (!t.reader->MayContain(key)) {
+        stats_.bloom_skips++;
+        continue;
+      }
+      std::string value;
+      bool hit = false;
+      Status st = t.reader->Get(key, &value, &hit);
+      if (!st.ok()) {
+        stats_.read_errors++;
+        if (read_error_.ok()) read_error_ = st;
+        return st;
+      }
+      if (!hit) continue;
+      read_buffers_.push_back(std::move(value));
+      if (!DecodeTableRecord(read_buffers_.back(), &found->record)) {
+        Status bad = Status::Corruption(t.reader->name() + ": undecodable record for key '" +
+                                        std::string(key) + "'");
+        stats_.read_errors++;
+        if (read_error_.ok()) read_error_ = bad;
+        return bad;
+      }
+      found->tier = Tier::kDisk;
+      return Status::Ok();
+    }
+  }
+  return Status::Ok();
+}
+
+uint8_t Engine::ShadowBits(const Found& old) {
+  if (old.tier == Tier::kNone) return 0;
+  if (old.entry != nullptr && old.in_active) {
+    uint8_t tier = MemTable::Tier(old.entry);
+    // A clean entry is a copy of a live table record: that record is what a new one shadows.
+    if (tier & MemTable::kClean) {
+      return MemTable::kShadowsLive |
+             (old.record.expire_at_ms != 0 ? MemTable::kShadowsVolatile : 0);
+    }
+    return tier & kShadowMask;  // the replaced entry's view of the tiers below
+  }
+  // The newest record is below the active MemTable.
+  if (old.record.tombstone) return 0;
+  return MemTable::kShadowsLive |
+         (old.record.expire_at_ms != 0 ? MemTable::kShadowsVolatile : 0);
+}
+
+Status Engine::TakeReadError() {
+  Status st = read_error_;
+  read_error_ = Status::Ok();
+  return st;
+}
+
+Tier Engine::TierOf(int db, std::string_view key) {
+  Found f;
+  if (!Lookup(db, key, false, &f).ok() || !f.live()) return Tier::kNone;
+  return f.tier;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Mutations
 
 Status Engine::Apply(const Mutation& m) {
   auto db_ok = [this](uint32_t db) { return db < dbs_.size(); };
@@ -58,11 +280,12 @@ Status Engine::Apply(const Mutation& m) {
     case MutationOp::kPut: {
       if (!db_ok(m.db)) return Status::Corruption("database index out of range");
       Database& db = dbs_[m.db];
-      bool existed;
-      int64_t old_expire = 0;
-      db.table->Upsert(m.key, m.sequence, m.type, m.expire_at_ms, m.value, m.encoding,
-                       &existed, &old_expire);
-      if (old_expire != 0) db.volatile_keys--;
+      Found old;
+      RETURN_IF_ERROR(Lookup(static_cast<int>(m.db), m.key, false, &old));
+      uint8_t tier = ShadowBits(old);
+      if (!old.live()) db.keys++;
+      if (old.live() && old.record.expire_at_ms != 0) db.volatile_keys--;
+      db.active->Upsert(m.key, m.sequence, m.type, m.expire_at_ms, m.value, m.encoding, tier);
       if (m.expire_at_ms != 0) {
         db.volatile_keys++;
         db.expires.Add(m.expire_at_ms, m.key);
@@ -72,20 +295,36 @@ Status Engine::Apply(const Mutation& m) {
     case MutationOp::kDelete: {
       if (!db_ok(m.db)) return Status::Corruption("database index out of range");
       Database& db = dbs_[m.db];
-      MemTable::Entry* old = db.table->Find(m.key);
-      if (old == nullptr) break;
-      if (MemTable::ExpireAt(old) != 0) db.volatile_keys--;
-      db.table->Erase(m.key);
+      Found old;
+      RETURN_IF_ERROR(Lookup(static_cast<int>(m.db), m.key, false, &old));
+      if (!old.live()) break;
+      db.keys--;
+      if (old.record.expire_at_ms != 0) db.volatile_keys--;
+      uint8_t shadows = ShadowBits(old);
+      if (shadows & MemTable::kShadowsLive) {
+        db.active->Upsert(m.key, m.sequence, ValueType::kString, 0, std::string_view(),
+                          EncodingHint::kAuto, MemTable::kTombstone | shadows);
+      } else {
+        db.active->Erase(m.key);  // nothing below to hide: the key simply goes
+      }
       break;
     }
     case MutationOp::kSetExpire: {
       if (!db_ok(m.db)) return Status::Corruption("database index out of range");
       Database& db = dbs_[m.db];
-      MemTable::Entry* old = db.table->Find(m.key);
-      if (old == nullptr) break;
-      bool had_ttl = MemTable::ExpireAt(old) != 0;
-      db.table->SetExpire(m.key, m.sequence, m.expire_at_ms);
-      if (had_ttl) db.volatile_keys--;
+      Found old;
+      RETURN_IF_ERROR(Lookup(static_cast<int>(m.db), m.key, false, &old));
+      if (!old.live()) break;
+      uint8_t tier = ShadowBits(old);
+      if (old.in_active) {
+        db.active->SetExpire(m.key, m.sequence, m.expire_at_ms, tier);
+      } else {
+        // Copy the record up: the active MemTable holds every change.
+        std::string value(old.record.value);
+        db.active->Upsert(m.key, m.sequence, old.record.type, m.expire_at_ms, value,
+                          old.record.encoding, tier);
+      }
+      if (old.record.expire_at_ms != 0) db.volatile_keys--;
       if (m.expire_at_ms != 0) {
         db.volatile_keys++;
         db.expires.Add(m.expire_at_ms, m.key);
@@ -95,20 +334,44 @@ Status Engine::Apply(const Mutation& m) {
     case MutationOp::kFlushDb: {
       if (!db_ok(m.db)) return Status::Corruption("database index out of range");
       Database& db = dbs_[m.db];
-      db.table = std::make_unique<MemTable>();
+      db.active = std::make_shared<MemTable>();
       db.expires.Clear();
+      db.keys = 0;
       db.volatile_keys = 0;
+      auto v = EditVersion();
+      RetireIfOnFloor(v.get(), v->dbs[m.db]);
+      auto fresh = std::make_shared<DbTiers>();
+      fresh->id = NewDatabaseId(m.sequence, m.db);
+      v->dbs[m.db] = fresh;
+      InstallVersion(v);
       break;
     }
-    case MutationOp::kFlushAll:
-      ResetDatabases();
+    case MutationOp::kFlushAll: {
+      auto v = EditVersion();
+      for (size_t i = 0; i < dbs_.size(); i++) {
+        Database& db = dbs_[i];
+        db.active = std::make_shared<MemTable>();
+        db.expires.Clear();
+        db.keys = 0;
+        db.volatile_keys = 0;
+        RetireIfOnFloor(v.get(), v->dbs[i]);
+        auto fresh = std::make_shared<DbTiers>();
+        fresh->id = NewDatabaseId(m.sequence, static_cast<uint32_t>(i));
+        v->dbs[i] = fresh;
+      }
+      InstallVersion(v);
       break;
-    case MutationOp::kSwapDb:
+    }
+    case MutationOp::kSwapDb: {
       if (!db_ok(m.db) || !db_ok(m.other_db)) {
         return Status::Corruption("database index out of range");
       }
       std::swap(dbs_[m.db], dbs_[m.other_db]);
+      auto v = EditVersion();
+      std::swap(v->dbs[m.db], v->dbs[m.other_db]);
+      InstallVersion(v);
       break;
+    }
     default:
       return Status::Corruption("unknown mutation op");
   }
@@ -126,21 +389,62 @@ void Engine::Log(Mutation& m) {
   stats_.changes_since_save++;
 }
 
+bool Engine::MaybePromote(int db, std::string_view key, const TableRecord& r) {
+  uint64_t h = HashKey(key) & (kDoorkeeperWords * 64 - 1);
+  uint64_t& word = doorkeeper_[h / 64];
+  uint64_t bit = 1ull << (h % 64);
+  if (!(word & bit)) {
+    word |= bit;
+    if (++doorkeeper_bits_ > kDoorkeeperWords * 32) {  // half full: start a new window
+      std::fill(doorkeeper_.begin(), doorkeeper_.end(), 0);
+      doorkeeper_bits_ = 0;
+    }
+    return false;
+  }
+  Database& d = dbs_[db];
+  MemTable::Entry* e = d.active->Upsert(key, r.sequence, r.type, r.expire_at_ms, r.value,
+                                        r.encoding, MemTable::kClean);
+  MemTable::SetAccess(e, 2);  // the two reads that earned it
+  if (r.expire_at_ms != 0) d.expires.Add(r.expire_at_ms, key);
+  stats_.promotions++;
+  return true;
+}
+
 std::optional<RecordView> Engine::Get(int db, std::string_view key, LookupMode mode) {
-  MemTable::Entry* e = dbs_[db].table->Find(key);
-  if (e != nullptr && IsExpired(MemTable::ExpireAt(e), UnixTimeMs())) {
+  Found f;
+  Lookup(db, key, false, &f);  // an error counts as a miss and is kept in read_error_
+  if (f.live() && IsExpired(f.record.expire_at_ms, UnixTimeMs())) {
     ExpireKey(db, key);
-    e = nullptr;
+    f = Found();
   }
   // As Redis's lookupKey: reads count hits/misses (NOTOUCH only skips the access update);
   // reads made on behalf of writes count nothing.
-  if (e == nullptr) {
+  if (!f.live()) {
     if (mode != LookupMode::kWrite) stats_.keyspace_misses++;
     return std::nullopt;
   }
   if (mode != LookupMode::kWrite) stats_.keyspace_hits++;
-  if (mode == LookupMode::kRead) MemTable::BumpAccess(e);
-  return MemTable::View(e);
+  if (f.entry != nullptr) {
+    if (mode == LookupMode::kRead) {
+      MemTable::BumpAccess(f.entry);
+      stats_.memory_hits++;
+    }
+    return MemTable::View(f.entry);
+  }
+  if (mode == LookupMode::kRead) {
+    stats_.disk_hits++;
+    std::string owned_key(key);  // key may point into a buffer the promotion replaces
+    if (MaybePromote(db, owned_key, f.record)) {
+      return MemTable::View(dbs_[db].active->Find(owned_key));
+    }
+  }
+  RecordView v;
+  v.type = f.record.type;
+  v.expire_at_ms = f.record.expire_at_ms;
+  v.sequence = f.record.sequence;
+  v.encoding = f.record.encoding;
+  v.value = f.record.value;
+  return v;
 }
 
 void Engine::Put(int db, std::string_view key, ValueType type, std::string_view value,
@@ -158,9 +462,10 @@ void Engine::Put(int db, std::string_view key, ValueType type, std::string_view 
 }
 
 bool Engine::Delete(int db, std::string_view key) {
-  MemTable::Entry* e = dbs_[db].table->Find(key);
-  if (e == nullptr) return false;
-  bool live = !IsExpired(MemTable::ExpireAt(e), UnixTimeMs());
+  Found f;
+  Lookup(db, key, false, &f);
+  if (!f.live()) return false;
+  bool live = !IsExpired(f.record.expire_at_ms, UnixTimeMs());
   if (!live) stats_.expired_keys++;
   Mutation m;
   m.op = MutationOp::kDelete;
@@ -196,7 +501,6 @@ bool Engine::SetExpire(int db, std::string_view key, int64_t expire_at_ms) {
 }
 
 void Engine::FlushDb(int db) {
-  if (checkpoint_.active) RestartCheckpointWalk();
   Mutation m;
   m.op = MutationOp::kFlushDb;
   m.db = static_cast<uint32_t>(db);
@@ -205,7 +509,6 @@ void Engine::FlushDb(int db) {
 }
 
 void Engine::FlushAll() {
-  if (checkpoint_.active) RestartCheckpointWalk();
   Mutation m;
   m.op = MutationOp::kFlushAll;
   Log(m);
@@ -213,7 +516,6 @@ void Engine::FlushAll() {
 }
 
 void Engine::SwapDb(int a, int b) {
-  if (checkpoint_.active) RestartCheckpointWalk();
   Mutation m;
   m.op = MutationOp::kSwapDb;
   m.db = static_cast<uint32_t>(a);
@@ -236,40 +538,115 @@ int64_t Engine::AverageTtlMs(int db) const {
   return n == 0 ? 0 : sum / n;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Iteration
+
 void Engine::Scan(int db, std::string_view start, bool after, size_t max_visits,
                   const std::function<void(std::string_view, const RecordView&)>& visit,
                   std::string* next_start, bool* finished) {
-  MemTable* table = dbs_[db].table.get();
-  MemTable::Entry* e = start.empty() && !after ? table->First() : table->Seek(start, after);
+  std::shared_ptr<const DbTiers> tiers = version_->dbs[db];
+  DbIterator it(dbs_[db].active.get(), *tiers);
+  if (start.empty() && !after) it.SeekToFirst();
+  else it.Seek(start, after);
   int64_t now = UnixTimeMs();
-  // Collect expired keys to delete after the walk: deleting while walking would free e.
+  // Collect expired keys to delete after the walk: deleting while walking would free entries.
   std::vector<std::string> expired;
   size_t visited = 0;
-  for (; e != nullptr && visited < max_visits; e = MemTable::Next(e), visited++) {
-    std::string_view key = MemTable::Key(e);
+  for (; it.Valid() && visited < max_visits; it.Next(), visited++) {
+    std::string_view key = it.key();
     next_start->assign(key);
-    if (IsExpired(MemTable::ExpireAt(e), now)) {
+    if (it.tombstone()) continue;
+    RecordView v = it.record();
+    if (IsExpired(v.expire_at_ms, now)) {
       expired.emplace_back(key);
       continue;
     }
-    visit(key, MemTable::View(e));
+    visit(key, v);
   }
-  *finished = e == nullptr;
+  if (!it.status().ok()) {
+    stats_.read_errors++;
+    if (read_error_.ok()) read_error_ = it.status();
+  }
+  *finished = !it.Valid();
   for (const std::string& key : expired) ExpireKey(db, key);
 }
 
 bool Engine::RandomKey(int db, std::string* key) {
-  MemTable* table = dbs_[db].table.get();
+  if (dbs_[db].keys == 0) return false;
   int64_t now = UnixTimeMs();
+  std::shared_ptr<const DbTiers> tiers = version_->dbs[db];
+  MemTable* active = dbs_[db].active.get();
+  uint64_t in_memory = active->entry_count();
+  std::vector<const TableFile*> tables;
+  uint64_t on_disk = 0;
+  for (const TableList& level : tiers->levels) {
+    for (const auto& t : level) {
+      tables.push_back(t.get());
+      on_disk += t->meta.entries;
+    }
+  }
+  for (const auto& f : tiers->frozen) on_disk += f->entry_count();
   // Like Redis: give up on expired candidates after a bounded number of tries, deleting them.
   for (int tries = 0; tries < 100; tries++) {
-    MemTable::Entry* e = table->RandomEntry(&rng_);
-    if (e == nullptr) return false;
-    if (!IsExpired(MemTable::ExpireAt(e), now)) {
-      key->assign(MemTable::Key(e));
+    uint64_t pick = (static_cast<uint64_t>(rng_()) << 31 ^ rng_()) % (in_memory + on_disk);
+    if (pick < in_memory) {
+      // The active MemTable holds newest records only.
+      MemTable::Entry* e = active->RandomEntry(&rng_);
+      if (e == nullptr || MemTable::IsTombstone(e)) continue;
+      if (!IsExpired(MemTable::ExpireAt(e), now)) {
+        key->assign(MemTable::Key(e));
+        return true;
+      }
+      ExpireKey(db, std::string(MemTable::Key(e)));
+      continue;
+    }
+    // A random point of the key space below: a random entry of a random frozen MemTable, or
+    // a random position in a random table (the start of a random block, found from the
+    // in-memory index, plus a random number of steps within a block's average entry count);
+    // then the first live key of the merged view from there.
+    std::string hint;
+    bool exclusive = false;
+    uint64_t steps = 0;
+    uint64_t r = pick - in_memory;
+    for (const auto& f : tiers->frozen) {
+      if (r < f->entry_count()) {
+        MemTable::Entry* e = f->RandomEntry(&rng_);
+        if (e != nullptr) hint.assign(MemTable::Key(e));
+        break;
+      }
+      r -= f->entry_count();
+    }
+    if (hint.empty()) {
+      for (const TableFile* t : tables) {
+        if (r < t->meta.entries) {
+          size_t blocks = t->reader->num_blocks();
+          size_t block = rng_() % blocks;
+          if (block > 0) {
+            hint.assign(t->reader->BlockLastKey(block - 1));
+            exclusive = true;
+          }
+          steps = rng_() % std::max<uint64_t>(1, t->meta.entries / blocks);
+          break;
+        }
+        r -= t->meta.entries;
+      }
+    }
+    DbIterator it(active, *tiers);
+    it.Seek(hint, exclusive);
+    for (; steps > 0 && it.Valid(); steps--) it.Next();
+    for (int wrapped = 0; wrapped < 2; wrapped++) {
+      for (; it.Valid() && it.tombstone(); it.Next()) {
+      }
+      if (it.Valid()) break;
+      it.SeekToFirst();
+    }
+    if (!it.Valid()) return false;
+    std::string candidate(it.key());
+    if (!IsExpired(it.record().expire_at_ms, now)) {
+      *key = candidate;
       return true;
     }
-    ExpireKey(db, std::string(MemTable::Key(e)));
+    ExpireKey(db, candidate);
   }
   return false;
 }
@@ -285,8 +662,9 @@ uint64_t Engine::ActiveExpireCycle(int64_t budget_us) {
     while (!db.expires.empty() && db.expires.top().expire_at_ms <= now) {
       ExpireIndex::Item item = db.expires.top();
       db.expires.Pop();
-      MemTable::Entry* e = db.table->Find(item.key);
-      if (e != nullptr && MemTable::ExpireAt(e) == item.expire_at_ms) {
+      Found f;
+      Lookup(static_cast<int>(i), item.key, false, &f);
+      if (f.live() && f.record.expire_at_ms == item.expire_at_ms) {
         ExpireKey(static_cast<int>(i), item.key);
         expired++;
       }
@@ -294,114 +672,290 @@ uint64_t Engine::ActiveExpireCycle(int64_t budget_us) {
     }
     // Bound stale entries left by TTL changes and deletes.
     if (db.expires.size() > 2 * db.volatile_keys + 1024) {
-      MemTable* table = db.table.get();
-      db.expires.Compact([table](const ExpireIndex::Item& item) {
-        MemTable::Entry* e = table->Find(item.key);
-        return e != nullptr && MemTable::ExpireAt(e) == item.expire_at_ms;
+      int index = static_cast<int>(i);
+      db.expires.Compact([this, index](const ExpireIndex::Item& item) {
+        Found f;
+        Lookup(index, item.key, false, &f);
+        return f.live() && f.record.expire_at_ms == item.expire_at_ms;
       });
     }
   }
   return expired;
 }
 
-bool Engine::StartCheckpoint(Status* status) {
-  if (checkpoint_.active) return false;
+// ---------------------------------------------------------------------------------------------
+// Metabolic flush
+
+void Engine::PostToLoop(std::function<void()> fn) {
+  {
+    std::lock_guard lock(done_mu_);
+    done_.push_back(std::move(fn));
+  }
+  done_cv_.notify_all();
+  if (options_.wake_loop) options_.wake_loop();
+}
+
+void Engine::PollBackground() {
+  read_buffers_.clear();
+  std::deque<std::function<void()>> ready;
+  {
+    std::lock_guard lock(done_mu_);
+    ready.swap(done_);
+  }
+  for (auto& fn : ready) fn();
+}
+
+bool Engine::StartFlush(Status* status, bool no_survivors) {
+  *status = Status::Ok();
+  if (flush_.running) return false;
   *status = wal_->NewGeneration();
   if (!status->ok()) return false;
-  checkpoint_ = CheckpointState();
-  checkpoint_.active = true;
-  checkpoint_.generation = wal_->current_generation();
-  checkpoint_.started_us = MonotonicUs();
+  auto v = EditVersion();
+  FlushState next;
+  next.generation = wal_->current_generation();
+  next.no_survivors = no_survivors;
+  for (size_t i = 0; i < dbs_.size(); i++) {
+    Database& db = dbs_[i];
+    next.floor_ids.push_back(v->dbs[i]->id);
+    if (db.active->entry_count() == 0) continue;
+    auto tiers = std::make_shared<DbTiers>(*v->dbs[i]);
+    tiers->frozen.insert(tiers->frozen.begin(), db.active);
+    FlushInput in;
+    in.db_id = tiers->id;
+    in.table = db.active;
+    in.file_number = next_file_number_++;
+    next.inputs.push_back(std::move(in));
+    v->dbs[i] = tiers;
+    db.active = std::make_shared<MemTable>();
+  }
+  InstallVersion(v);
+  next.running = true;
+  flush_ = std::move(next);
+  if (!flush_.inputs.empty()) {
+    oldest_pending_file_ = std::min(oldest_pending_file_, flush_.inputs.front().file_number);
+  }
+  PostFlushJob();
   return true;
 }
 
-void Engine::RestartCheckpointWalk() {
-  checkpoint_.db = 0;
-  checkpoint_.resume_after.clear();
-  checkpoint_.fresh_db = true;
+void Engine::PostFlushJob() {
+  FlushOptions opts;
+  opts.fs = fs_;
+  opts.dir = options_.dir;
+  opts.sstable = options_.sstable;
+  opts.ewma_alpha = options_.ewma_alpha;
+  opts.previous_temperature = temperature_;
+  opts.survivor_budget_bytes = options_.memtable_budget == 0 ? UINT64_MAX / 2
+                                                             : options_.memtable_budget / 4;
+  opts.no_survivors = flush_.no_survivors;
+  std::vector<FlushInput> inputs = flush_.inputs;
+  worker_.Post([this, inputs = std::move(inputs), opts = std::move(opts)] {
+    FlushResult result = RunFlush(inputs, opts);
+    PostToLoop([this, result = std::move(result)]() mutable { InstallFlush(std::move(result)); });
+  });
 }
 
-Status Engine::CheckpointStep(int64_t budget_us) {
-  if (!checkpoint_.active) return Status::Ok();
-  int64_t start = MonotonicUs();
-  int64_t now = UnixTimeMs();
-  size_t copied = 0;
-  while (checkpoint_.db < dbs_.size()) {
-    MemTable* table = dbs_[checkpoint_.db].table.get();
-    MemTable::Entry* e = checkpoint_.fresh_db ? table->First()
-                                              : table->Seek(checkpoint_.resume_after, true);
-    for (; e != nullptr; e = MemTable::Next(e)) {
-      if (!IsExpired(MemTable::ExpireAt(e), now)) {
-        Mutation m;
-        m.op = MutationOp::kPut;
-        m.sequence = MemTable::Sequence(e);
-        m.db = static_cast<uint32_t>(checkpoint_.db);
-        m.key = MemTable::Key(e);
-        m.type = MemTable::Type(e);
-        m.expire_at_ms = MemTable::ExpireAt(e);
-        m.value = MemTable::Value(e);
-        m.encoding = MemTable::Encoding(e);
-        encode_buf_.clear();
-        EncodeMutation(m, &encode_buf_);
-        RETURN_IF_ERROR(wal_->Append(encode_buf_));
-      }
-      if ((++copied & 255) == 0 && MonotonicUs() - start > budget_us) {
-        checkpoint_.resume_after.assign(MemTable::Key(e));
-        checkpoint_.fresh_db = false;
-        return Status::Ok();
+void Engine::InstallFlush(FlushResult result) {
+  if (!result.status.ok()) {
+    // The frozen MemTables stay readable and the WAL floor stays put: nothing is lost. The
+    // second tick retries.
+    stats_.flush_errors++;
+    flush_.failed = true;
+    organic::Log(LogLevel::kWarning, "Metabolic flush failed (will retry): %s",
+                 result.status.ToString().c_str());
+    return;
+  }
+  auto v = EditVersion();
+  for (FlushOutput& out : result.outputs) {
+    std::shared_ptr<const DbTiers> current = v->Find(out.db_id);
+    if (current == nullptr) continue;
+    auto tiers = std::make_shared<DbTiers>(*current);
+    const FlushInput* input = nullptr;
+    for (const FlushInput& in : flush_.inputs) {
+      if (in.db_id == out.db_id) input = &in;
+    }
+    if (input != nullptr) {
+      auto& frozen = tiers->frozen;
+      frozen.erase(std::remove(frozen.begin(), frozen.end(), input->table), frozen.end());
+    }
+    if (out.table != nullptr) {
+      if (tiers->levels.empty()) tiers->levels.resize(1);
+      tiers->levels[0].insert(tiers->levels[0].begin(), out.table);
+    }
+    tiers->table_keys = static_cast<uint64_t>(static_cast<int64_t>(tiers->table_keys) +
+                                              out.table_keys_delta);
+    tiers->table_volatile_keys = static_cast<uint64_t>(
+        static_cast<int64_t>(tiers->table_volatile_keys) + out.table_volatile_delta);
+    for (auto& d : v->dbs) {
+      if (d->id == out.db_id) d = tiers;
+    }
+    for (auto& d : v->retired) {
+      if (d->id == out.db_id) d = tiers;
+    }
+  }
+  // The floor moves to the freeze: every older record is now in a table.
+  v->floor_ids = flush_.floor_ids;
+  v->wal_floor = flush_.generation;
+  std::vector<std::shared_ptr<const DbTiers>> retired;
+  for (uint64_t id : v->floor_ids) {
+    bool live = false;
+    for (const auto& d : v->dbs) live = live || d->id == id;
+    if (live) continue;
+    for (const auto& d : v->retired) {
+      if (d->id == id) retired.push_back(d);
+    }
+  }
+  v->retired = std::move(retired);
+  InstallVersion(v);
+
+  // Survivors come back as clean copies unless a newer write (or FLUSHDB) got there first.
+  for (FlushOutput& out : result.outputs) {
+    for (size_t i = 0; i < dbs_.size(); i++) {
+      if (version_->dbs[i]->id != out.db_id) continue;
+      Database& db = dbs_[i];
+      for (const Survivor& s : out.survivors) {
+        if (db.active->Find(s.key) != nullptr) continue;
+        MemTable::Entry* e = db.active->Upsert(s.key, s.sequence, s.type, s.expire_at_ms,
+                                               s.value, s.encoding, MemTable::kClean);
+        MemTable::SetAccess(e, s.access);
       }
     }
-    checkpoint_.db++;
-    checkpoint_.resume_after.clear();
-    checkpoint_.fresh_db = true;
   }
-  return FinishCheckpoint();
-}
 
-Status Engine::FinishCheckpoint() {
-  RETURN_IF_ERROR(wal_->SyncNow());
-  RETURN_IF_ERROR(wal_->RemoveGenerationsBefore(checkpoint_.generation));
-  checkpoint_.active = false;
-  wal_base_size_ = wal_->total_size();
+  temperature_ = result.temperature;
+  stats_.flushes++;
+  stats_.last_flush_duration_us = result.duration_us;
+  stats_.last_flush_entries = result.entries;
+  stats_.last_flush_survivors = result.survivors;
+  stats_.last_flush_written = result.written;
+  stats_.last_flush_clean_dropped = result.clean_dropped;
+  stats_.flush_bytes_written += result.bytes_written;
   stats_.last_save_unix = UnixTimeMs() / 1000;
   stats_.changes_since_save = 0;
-  stats_.last_checkpoint_duration_us = MonotonicUs() - checkpoint_.started_us;
-  stats_.checkpoints++;
+  flush_ = FlushState();
+  oldest_pending_file_ = UINT64_MAX;
+  PostManifestWrite(wal_->ForgetGenerationsBefore(version_->wal_floor));
+  wal_base_size_ = wal_->total_size();
+}
+
+Manifest Engine::BuildManifest(const Version& v) const {
+  Manifest m;
+  m.wal_floor = v.wal_floor;
+  m.last_sequence = sequence_;
+  m.next_file_number = next_file_number_;
+  for (uint64_t id : v.floor_ids) {
+    std::shared_ptr<const DbTiers> tiers = v.Find(id);
+    ManifestDatabase d;
+    d.id = id;
+    if (tiers != nullptr) {
+      d.table_keys = tiers->table_keys;
+      d.table_volatile_keys = tiers->table_volatile_keys;
+      for (const TableList& level : tiers->levels) {
+        for (const auto& t : level) m.tables.push_back(t->meta);
+      }
+    }
+    m.databases.push_back(d);
+  }
+  return m;
+}
+
+void Engine::PostManifestWrite(std::vector<std::string> wal_paths) {
+  Manifest manifest = BuildManifest(*version_);
+  // Files any Version may still read: the manifest's and the live databases' tables.
+  std::set<uint64_t> keep;
+  for (const ManifestTable& t : manifest.tables) keep.insert(t.file_number);
+  for (const auto& d : version_->dbs) {
+    for (const TableList& level : d->levels) {
+      for (const auto& t : level) keep.insert(t->meta.file_number);
+    }
+  }
+  uint64_t pending_floor = oldest_pending_file_;
+  manifests_pending_++;
+  FileSystem* fs = fs_;
+  std::string dir = options_.dir;
+  worker_.Post([this, fs, dir, manifest = std::move(manifest), keep = std::move(keep),
+                wal_paths = std::move(wal_paths), pending_floor] {
+    Status st = WriteManifest(fs, dir, manifest);
+    if (st.ok()) {
+      for (const std::string& path : wal_paths) fs->RemoveFile(path);
+      std::vector<std::string> children;
+      if (fs->GetChildren(dir, &children).ok()) {
+        for (const std::string& name : children) {
+          uint64_t number;
+          if (ParseSstableFileName(name, &number) && number < pending_floor &&
+              keep.count(number) == 0) {
+            fs->RemoveFile(dir + "/" + name);
+          }
+        }
+      }
+    }
+    PostToLoop([this, st] {
+      manifests_pending_--;
+      if (!st.ok()) {
+        // The previous manifest and the WAL generations it needs are still on disk.
+        organic::Log(LogLevel::kWarning, "Writing the manifest failed: %s",
+                     st.ToString().c_str());
+        stats_.flush_errors++;
+      }
+    });
+  });
+}
+
+void Engine::OnSecondTick() {
+  wal_->ScheduleBackgroundSync();
+  if (flush_.running && flush_.failed) {
+    flush_.failed = false;
+    PostFlushJob();
+  }
+}
+
+Status Engine::WaitForBackground() {
+  while (flush_.running || manifests_pending_ > 0) {
+    if (flush_.running && flush_.failed) return Status::IOError("metabolic flush failed");
+    {
+      std::unique_lock lock(done_mu_);
+      done_cv_.wait(lock, [this] { return !done_.empty(); });
+    }
+    PollBackground();
+  }
   return Status::Ok();
 }
 
-Status Engine::Checkpoint() {
+Status Engine::Flush() {
+  RETURN_IF_ERROR(WaitForBackground());
   Status st;
-  if (!checkpoint_.active && !StartCheckpoint(&st)) return st;
-  while (checkpoint_.active) RETURN_IF_ERROR(CheckpointStep(INT64_MAX / 2));
-  return Status::Ok();
+  if (!StartFlush(&st)) return st;
+  return WaitForBackground();
 }
 
-bool Engine::MaybeStartAutoCheckpoint(int percentage, uint64_t min_size) {
-  if (checkpoint_.active || percentage <= 0) return false;
+bool Engine::MaybeStartAutoFlush(int percentage, uint64_t min_size) {
+  if (flush_.running) return false;
+  bool over_budget = options_.memtable_budget != 0 &&
+                     dbs_.size() > 0 && memtable_bytes() >= options_.memtable_budget / 2;
   uint64_t size = wal_->total_size();
   uint64_t threshold = wal_base_size_ + wal_base_size_ * static_cast<uint64_t>(percentage) / 100;
-  if (size < min_size || size < threshold) return false;
+  bool wal_grown = percentage > 0 && size >= min_size && size >= threshold;
+  if (!over_budget && !wal_grown) return false;
   Status st;
-  if (!StartCheckpoint(&st)) {
-    if (!st.ok()) organic::Log(LogLevel::kWarning, "Automatic checkpoint failed to start: %s",
+  if (!StartFlush(&st)) {
+    if (!st.ok()) organic::Log(LogLevel::kWarning, "Metabolic flush failed to start: %s",
                                st.ToString().c_str());
     return false;
   }
-  organic::Log(LogLevel::kNotice, "Starting automatic WAL checkpoint: WAL is %llu bytes",
-               static_cast<unsigned long long>(size));
   return true;
 }
 
 Status Engine::Reload() {
-  RETURN_IF_ERROR(Checkpoint());
-  worker_.Stop();
+  RETURN_IF_ERROR(WaitForBackground());
+  Status st;
+  if (!StartFlush(&st, /*no_survivors=*/true)) return st;
+  RETURN_IF_ERROR(WaitForBackground());
+  RETURN_IF_ERROR(Close());
   wal_.reset();
   ResetDatabases();
   sequence_ = 0;
   stats_.recovery = WalRecoveryReport();
-  open_ = false;
-  checkpoint_ = CheckpointState();
+  flush_ = FlushState();
   return Open();
 }
 
@@ -409,12 +963,44 @@ void Engine::ResetStats() {
   stats_.keyspace_hits = 0;
   stats_.keyspace_misses = 0;
   stats_.expired_keys = 0;
+  stats_.memory_hits = 0;
+  stats_.disk_hits = 0;
+  stats_.bloom_checks = 0;
+  stats_.bloom_skips = 0;
+  stats_.promotions = 0;
 }
 
 size_t Engine::memtable_bytes() const {
+  return frozen_memtable_bytes() + [this] {
+    size_t total = 0;
+    for (const Database& db : dbs_) total += db.active->memory_bytes();
+    return total;
+  }();
+}
+
+size_t Engine::frozen_memtable_bytes() const {
   size_t total = 0;
-  for (const Database& db : dbs_) total += db.table->memory_bytes();
+  for (const auto& d : version_->dbs) {
+    for (const auto& f : d->frozen) total += f->memory_bytes();
+  }
+  for (const auto& d : version_->retired) {
+    for (const auto& f : d->frozen) total += f->memory_bytes();
+  }
   return total;
+}
+
+uint64_t Engine::memtable_entries() const {
+  uint64_t n = frozen_memtable_entries();
+  for (const Database& db : dbs_) n += db.active->entry_count();
+  return n;
+}
+
+uint64_t Engine::frozen_memtable_entries() const {
+  uint64_t n = 0;
+  for (const auto& d : version_->dbs) {
+    for (const auto& f : d->frozen) n += f->entry_count();
+  }
+  return n;
 }
 
 }  // namespace organic::engine

@@ -1,29 +1,46 @@
-// Engine: the keyspace of every database, its durability (WAL) and expiry. The engine never
-// sees RESP or clients; commands call it with user keys and get records or Status back.
+// Engine: the keyspace of every database, its durability (WAL), its tiers (MemTables in
+// memory, SSTables on disk) and expiry. The engine never sees RESP or clients; commands call it
+// with user keys and get records or Status back.
 //
-// Threading: every method runs on the loop thread. The background worker only receives
-// self-contained tasks (fsync of already-written WAL bytes, closing retired files).
+// Threading: every public method runs on the loop thread. The background worker runs
+// self-contained jobs (WAL fsync, metabolic flushes, manifest writes, file deletion) on
+// snapshots it owns, and hands results back through a completion queue that the loop drains
+// in PollBackground(); only the loop installs a new Version (see version.h).
 //
 // Durability contract: each mutating call appends one mutation to the WAL buffer before it
 // returns. FlushWal(), called once per loop iteration before replies are written, moves the
 // batch to the OS (and to the disk in `always` mode), so no reply acknowledges a write the WAL
-// does not hold.
+// does not hold. A WAL generation is deleted only once a durable manifest lists tables holding
+// every record it had (docs/manifest-format.md).
+//
+// Tiers: reads look in the active MemTable, then the frozen ones, then the SSTables newest
+// first; the first record found for a key (value or tombstone) is the answer. Every MemTable
+// entry carries tier flags (MemTable::TierFlag) set from that lookup when it is written, which
+// keeps DBSIZE and the volatile-key count exact without scanning the disk.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "engine/background_worker.h"
 #include "engine/expire_index.h"
+#include "engine/flush_job.h"
 #include "engine/memtable.h"
 #include "engine/mutation.h"
 #include "engine/record.h"
+#include "engine/sstable_builder.h"
+#include "engine/table_record.h"
+#include "engine/version.h"
 #include "engine/wal_log.h"
 #include "util/file.h"
 #include "util/status.h"
@@ -35,6 +52,15 @@ struct EngineOptions {
   int databases = 16;
   FsyncPolicy fsync = FsyncPolicy::kEverySec;
   FileSystem* fs = nullptr;  // nullptr = DefaultFileSystem()
+  SstableOptions sstable;
+  // Weight of the newest flush's mean access count in the temperature (organic-ewma-alpha).
+  double ewma_alpha = 0.5;
+  // Bytes the MemTables may hold; a flush starts when the active one reaches half of it.
+  // 0 = no flush for size (only BGSAVE, SAVE, the WAL-size rule and DEBUG RELOAD flush).
+  uint64_t memtable_budget = 0;
+  // Called from the worker thread when a result waits for PollBackground (the server wakes its
+  // loop with it). May be empty: then results wait for the next PollBackground call.
+  std::function<void()> wake_loop;
 };
 
 // How a read treats the key, as Redis's lookupKey flags do.
@@ -44,18 +70,33 @@ enum class LookupMode {
   kNoTouch,  // counts hits/misses but not the access counter (EXISTS, TYPE, TTL, OBJECT ...)
 };
 
+// Where the newest record of a key lives.
+enum class Tier { kNone, kMemory, kDisk };
+
 struct EngineStats {
   uint64_t keyspace_hits = 0;
   uint64_t keyspace_misses = 0;
   uint64_t expired_keys = 0;
-  uint64_t expired_stale_perc_dummy = 0;
   uint64_t mutations_logged = 0;
-  int64_t last_save_unix = 0;      // seconds; last durable checkpoint (SAVE) or start
+  int64_t last_save_unix = 0;  // seconds; last completed flush (SAVE/BGSAVE) or start
   uint64_t changes_since_save = 0;
-  int64_t last_checkpoint_duration_us = 0;
-  uint64_t checkpoints = 0;
   WalRecoveryReport recovery;
   int64_t recovery_duration_us = 0;
+  // Tiering (INFO organic).
+  uint64_t memory_hits = 0;  // reads answered by a MemTable
+  uint64_t disk_hits = 0;    // reads answered by an SSTable
+  uint64_t bloom_checks = 0;
+  uint64_t bloom_skips = 0;  // table reads the bloom filter avoided
+  uint64_t promotions = 0;
+  uint64_t flushes = 0;
+  uint64_t flush_errors = 0;
+  int64_t last_flush_duration_us = 0;
+  uint64_t last_flush_entries = 0;
+  uint64_t last_flush_survivors = 0;
+  uint64_t last_flush_written = 0;
+  uint64_t last_flush_clean_dropped = 0;
+  uint64_t flush_bytes_written = 0;
+  uint64_t read_errors = 0;
 };
 
 class Engine {
@@ -65,15 +106,18 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Creates the data directory if needed, replays the WAL, starts the worker.
+  // Creates the data directory if needed, reads the manifest and opens its tables, replays the
+  // WAL from the manifest's floor, starts the worker.
   Status Open();
-  // Flushes and fsyncs the WAL and stops the worker. Idempotent.
+  // Flushes and fsyncs the WAL and stops the worker (a flush in progress finishes; its result
+  // is not installed, the WAL still holds its records). Idempotent.
   Status Close();
 
   int databases() const { return static_cast<int>(dbs_.size()); }
 
   // The live record for key, or nullopt (absent or expired; an expired key is deleted here,
-  // and the delete is logged). The view is valid until the next mutation.
+  // and the delete is logged). The view is valid until the next mutation or loop iteration
+  // (PollBackground). A table that cannot be read counts as a miss and sets read_error().
   std::optional<RecordView> Get(int db, std::string_view key, LookupMode mode);
 
   // Writes a whole record (expire_at_ms 0 = no TTL).
@@ -88,13 +132,17 @@ class Engine {
   void FlushAll();
   void SwapDb(int a, int b);
 
-  uint64_t KeyCount(int db) const { return dbs_[db].table->entry_count(); }
+  // Exact, O(1): keys whose newest record is not a tombstone (expired ones count until deleted,
+  // as in Redis), whatever tier they are on.
+  uint64_t KeyCount(int db) const { return dbs_[db].keys; }
   uint64_t VolatileCount(int db) const { return dbs_[db].volatile_keys; }
   // Average remaining TTL in ms of a sample of the volatile keys (INFO's avg_ttl), 0 if none.
   int64_t AverageTtlMs(int db) const;
+  // Where key's newest record is (no statistics, no access count).
+  Tier TierOf(int db, std::string_view key);
 
   // Visits live keys in key order starting at start (exclusive when `after` is true), at most
-  // max_visits entries examined; visit returns nothing. *next_start is the last key examined
+  // max_visits records examined; visit returns nothing. *next_start is the last key examined
   // (resume with after=true), *finished true when the end was reached.
   void Scan(int db, std::string_view start, bool after, size_t max_visits,
             const std::function<void(std::string_view key, const RecordView&)>& visit,
@@ -109,58 +157,95 @@ class Engine {
 
   // Once per loop iteration, before replies are sent (see the durability contract).
   Status FlushWal() { return wal_->FlushBatch(); }
-  // Called once a second by the server cron (everysec fsync on the worker).
-  void OnSecondTick() { wal_->ScheduleBackgroundSync(); }
-  // Checkpoints keep the WAL proportional to the live data. A checkpoint opens a new WAL
-  // generation (all later mutations go there), then copies every live record into it, a slice
-  // at a time, and once the copy is complete and synced deletes the older generations.
-  //
-  // Why this is safe at any crash point: the new generation does not start with a FLUSHALL, so
-  // a half-copied generation replays on top of the old ones (copied records are the current
-  // values, idempotent); and a record changed after its copy is logged after it. The copy
-  // walks each database in key order; FLUSHDB/FLUSHALL/SWAPDB move keys behind the cursor, so
-  // they restart the walk from the first database (repeats are harmless, misses are not).
-  //
-  // SAVE: a whole checkpoint now (finishing one in progress). Synchronous.
-  Status Checkpoint();
-  // BGSAVE and the automatic trigger: start a checkpoint that CheckpointStep advances.
-  // Returns false (nothing started) if one is already running.
-  bool StartCheckpoint(Status* status);
-  // Copies records for at most budget_us microseconds; finishes the checkpoint when done.
-  Status CheckpointStep(int64_t budget_us);
-  bool checkpoint_in_progress() const { return checkpoint_.active; }
-  // Starts a checkpoint when the WAL has grown past max(min_size, base * (1 + percentage/100)),
-  // base being its size after the last checkpoint (Redis's auto-aof-rewrite rule). percentage
-  // 0 disables. Returns true if one was started.
-  bool MaybeStartAutoCheckpoint(int percentage, uint64_t min_size);
-  // DEBUG RELOAD: checkpoint, drop all in-memory state and replay the WAL from disk.
+  // Called once a second by the server cron (everysec fsync on the worker, flush retries).
+  void OnSecondTick();
+  // Installs what the worker finished (flush results, durable manifests). Once per loop
+  // iteration; also drops the buffers behind views of records read from tables.
+  void PollBackground();
+
+  // Metabolic flush (see flush_job.h): freezes the active MemTables, opens a new WAL
+  // generation and hands the frozen tables to the worker. Returns false (nothing started) if a
+  // flush is already running or *status is an error. no_survivors puts every key on disk.
+  bool StartFlush(Status* status, bool no_survivors = false);
+  bool flush_in_progress() const { return flush_.running; }
+  // SAVE: a whole flush now, waiting until its manifest is durable. Blocks the caller.
+  Status Flush();
+  // Starts a flush when the MemTables outgrow their budget, or when the WAL has grown past
+  // max(min_size, base * (1 + percentage/100)), base being its size after the last flush
+  // (Redis's auto-aof-rewrite rule; percentage 0 disables it). True if one was started.
+  bool MaybeStartAutoFlush(int percentage, uint64_t min_size);
+  // DEBUG RELOAD: writes every MemTable to SSTables, then reopens the engine from disk with
+  // empty MemTables.
   Status Reload();
+  // Blocks until no flush or manifest write is pending (SAVE, tests).
+  Status WaitForBackground();
+
+  // The first table read error since the last call (then cleared); OK if none.
+  Status TakeReadError();
 
   void set_fsync_policy(FsyncPolicy p) { wal_->set_policy(p); }
+  void set_memtable_budget(uint64_t bytes) { options_.memtable_budget = bytes; }
+  void set_ewma_alpha(double alpha) { options_.ewma_alpha = alpha; }
   const WalLog& wal() const { return *wal_; }
   const EngineStats& stats() const { return stats_; }
   void ResetStats();
-  size_t memtable_bytes() const;
+  size_t memtable_bytes() const;         // active + frozen
+  size_t frozen_memtable_bytes() const;  // frozen only
+  uint64_t memtable_entries() const;
+  uint64_t frozen_memtable_entries() const;
+  double temperature() const { return temperature_; }
+  uint64_t generation() const { return wal_->current_generation(); }
+  std::shared_ptr<const Version> version() const;
   uint64_t sequence() const { return sequence_; }
 
  private:
+  // The loop's part of a database: the active MemTable and the exact counts.
   struct Database {
-    std::unique_ptr<MemTable> table;
+    std::shared_ptr<MemTable> active;
     ExpireIndex expires;
+    uint64_t keys = 0;
     uint64_t volatile_keys = 0;
   };
 
-  struct CheckpointState {
-    bool active = false;
-    uint64_t generation = 0;  // the generation being filled
-    size_t db = 0;            // database being copied
-    std::string resume_after; // last key copied in db (empty with fresh_db = start of db)
-    bool fresh_db = true;
-    int64_t started_us = 0;
+  // The newest record of a key.
+  struct Found {
+    Tier tier = Tier::kNone;
+    MemTable::Entry* entry = nullptr;  // set when the record is in a MemTable
+    bool in_active = false;
+    TableRecord record;                // always set when tier != kNone
+    bool live() const { return tier != Tier::kNone && !record.tombstone; }
   };
-  // Restarts the copy from the first database (after FLUSHDB/FLUSHALL/SWAPDB).
-  void RestartCheckpointWalk();
-  Status FinishCheckpoint();
+  // Looks key up from the active MemTable down (or below it only). Table values are kept in
+  // read_buffers_. Errors: the table's Status (also recorded as the read error).
+  Status Lookup(int db, std::string_view key, bool below_active_only, Found* found);
+  // The shadows bits (MemTable::TierFlag) a new record of key written to the active MemTable
+  // gets, given the key's current newest record.
+  static uint8_t ShadowBits(const Found& old);
+
+  struct FlushState {
+    bool running = false;
+    uint64_t generation = 0;         // WAL generation opened by the freeze
+    std::vector<uint64_t> floor_ids; // database ids at the freeze
+    std::vector<FlushInput> inputs;  // for a retry after an error
+    bool no_survivors = false;
+    bool failed = false;             // the last attempt failed; OnSecondTick retries
+  };
+  void PostFlushJob();
+  void InstallFlush(FlushResult result);
+  // Writes the manifest of the current Version on the worker; deletes wal_paths and the table
+  // files no Version references once it is durable.
+  void PostManifestWrite(std::vector<std::string> wal_paths);
+  Manifest BuildManifest(const Version& v) const;
+  // Runs on the worker: queues fn for the loop and wakes it.
+  void PostToLoop(std::function<void()> fn);
+
+  void InstallVersion(std::shared_ptr<const Version> v);
+  // A copy of the current Version for modification.
+  std::shared_ptr<Version> EditVersion() const {
+    return std::make_shared<Version>(*version_);
+  }
+  // Marks a database id that left the live set as retired if the floor still names it.
+  static void RetireIfOnFloor(Version* v, std::shared_ptr<const DbTiers> tiers);
 
   // Applies a mutation to the in-memory state (replay and live writes share this path).
   Status Apply(const Mutation& m);
@@ -170,13 +255,40 @@ class Engine {
   }
   // Deletes an expired key found by a read or the cycle (logged like a DEL).
   void ExpireKey(int db, std::string_view key);
+  // Promotes a record read from a table into the active MemTable as a clean entry when the
+  // admission rule lets it in: the key's second disk read within a window (a doorkeeper
+  // bitmap, reset when half full). One disk read alone never displaces memory.
+  bool MaybePromote(int db, std::string_view key, const TableRecord& r);
   void ResetDatabases();
+  Status OpenTables(const Manifest& manifest);
 
   EngineOptions options_;
   FileSystem* fs_;
   BackgroundWorker worker_;
   std::unique_ptr<WalLog> wal_;
   std::vector<Database> dbs_;
+
+  // The generation pointer. Written by the loop only (under the exclusive lock); the worker
+  // copies it under the shared lock. The loop reads version_ without locking.
+  mutable std::shared_mutex version_mu_;
+  std::shared_ptr<const Version> version_;
+
+  // Worker -> loop results.
+  std::mutex done_mu_;
+  std::condition_variable done_cv_;
+  std::deque<std::function<void()>> done_;  // guarded by done_mu_
+  uint64_t manifests_pending_ = 0;          // manifest writes posted, not yet durable
+
+  FlushState flush_;
+  double temperature_ = 0;
+  uint64_t next_file_number_ = 1;
+  // Table files numbered >= this may belong to a job not installed yet: never garbage.
+  uint64_t oldest_pending_file_ = UINT64_MAX;
+  std::deque<std::string> read_buffers_;  // values of table records handed out as views
+  Status read_error_;
+  std::vector<uint64_t> doorkeeper_;
+  uint64_t doorkeeper_bits_ = 0;
+
   uint64_t sequence_ = 0;
   bool replaying_ = false;
   bool open_ = false;
@@ -184,8 +296,7 @@ class Engine {
   std::string encode_buf_;  // reused for WAL encoding
   std::minstd_rand rng_;
   EngineStats stats_;
-  CheckpointState checkpoint_;
-  uint64_t wal_base_size_ = 0;  // WAL bytes after the last checkpoint (or at start)
+  uint64_t wal_base_size_ = 0;  // WAL bytes after the last flush (or at start)
 };
 
 }  // namespace organic::engine

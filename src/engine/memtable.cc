@@ -9,8 +9,10 @@ namespace organic::engine {
 
 // An Entry has no declared members: its bytes are laid out as below and reached only through
 // the helpers in this file. `Entry*` points at the header word.
-//   offset 0          u64 word = sequence << 16 | height << 8 | type << 4 | flags
-//                     flags: 0x1 has expire-at, bits 0x6 the EncodingHint
+//   offset 0          u64 word = sequence << 16 | tier << 13 | height << 8 | type << 4 | flags
+//                     flags: 0x1 has expire-at, bits 0x6 the EncodingHint, 0x8 clean
+//                     tier (3 bits): 0x1 tombstone, 0x2 shadows-live, 0x4 shadows-volatile
+//                     height: 5 bits (kMaxHeight 24)
 //   offset 8          Entry* next[height]
 //   offset 8+8h       atomic u32 access count
 //   offset 12+8h      [i64 expire-at, only if flags & kHasExpire]
@@ -22,6 +24,11 @@ namespace {
 using Entry = MemTable::Entry;
 constexpr uint8_t kHasExpire = 0x01;
 constexpr uint8_t kEncodingMask = 0x06;  // EncodingHint << 1
+// MemTable::TierFlag values are chosen so that kClean (0x8) is the low flag 0x8 and the other
+// three (0x1, 0x2, 0x4) are the word's bits 13-15, above the 5-bit height.
+constexpr uint8_t kTierLowMask = MemTable::kClean;
+constexpr uint8_t kTierHighMask = MemTable::kTombstone | MemTable::kShadowsLive |
+                                  MemTable::kShadowsVolatile;
 inline uint8_t EncodingFlags(EncodingHint hint) { return static_cast<uint8_t>(static_cast<uint8_t>(hint) << 1); }
 
 inline uint64_t Word(const Entry* e) {
@@ -30,8 +37,11 @@ inline uint64_t Word(const Entry* e) {
   return w;
 }
 inline void SetWord(Entry* e, uint64_t w) { memcpy(e, &w, 8); }
-inline int HeightOf(const Entry* e) { return static_cast<int>((Word(e) >> 8) & 0xff); }
+inline int HeightOf(const Entry* e) { return static_cast<int>((Word(e) >> 8) & 0x1f); }
 inline uint8_t FlagsOf(const Entry* e) { return static_cast<uint8_t>(Word(e) & 0xf); }
+inline uint8_t TierOf(const Entry* e) {
+  return static_cast<uint8_t>(((Word(e) >> 13) & kTierHighMask) | (Word(e) & kTierLowMask));
+}
 inline Entry** Links(const Entry* e) {
   return reinterpret_cast<Entry**>(reinterpret_cast<char*>(const_cast<Entry*>(e)) + 8);
 }
@@ -42,9 +52,12 @@ inline std::atomic<uint32_t>* AccessPtr(const Entry* e) {
 inline const char* AfterAccess(const Entry* e) {
   return reinterpret_cast<const char*>(e) + 12 + 8 * HeightOf(e);
 }
-inline uint64_t MakeWord(uint64_t sequence, int height, ValueType type, uint8_t flags) {
-  return (sequence << 16) | (static_cast<uint64_t>(height) << 8) |
-         (static_cast<uint64_t>(type) << 4) | flags;
+// flags: kHasExpire | encoding bits; tier: MemTable::TierFlag bits.
+inline uint64_t MakeWord(uint64_t sequence, int height, ValueType type, uint8_t flags,
+                         uint8_t tier) {
+  return (sequence << 16) | (static_cast<uint64_t>(tier & kTierHighMask) << 13) |
+         (static_cast<uint64_t>(height) << 8) | (static_cast<uint64_t>(type) << 4) |
+         ((flags & ~kTierLowMask) & 0xf) | (tier & kTierLowMask);
 }
 
 struct Payload {
@@ -79,7 +92,8 @@ std::string_view KeyOfEntry(const void* e) { return ReadPayload(static_cast<cons
 }  // namespace
 
 MemTable::MemTable() : index_(KeyOfEntry), rng_(0x5eed) {
-  head_ = NewEntry(kMaxHeight, std::string_view(), 0, ValueType::kString, 0, std::string_view(), 0);
+  head_ = NewEntry(kMaxHeight, std::string_view(), 0, ValueType::kString, 0, std::string_view(), 0,
+                   0);
   for (int i = 0; i < kMaxHeight; i++) Links(head_)[i] = nullptr;
   entry_count_ = 0;
   memory_bytes_ = 0;
@@ -101,12 +115,13 @@ void MemTable::Clear() {
   index_.Clear();
   max_height_ = 1;
   entry_count_ = 0;
+  tombstone_count_ = 0;
   memory_bytes_ = 0;
 }
 
 MemTable::Entry* MemTable::NewEntry(int height, std::string_view key, uint64_t sequence,
                                     ValueType type, int64_t expire_at_ms,
-                                    std::string_view value, uint8_t extra_flags) {
+                                    std::string_view value, uint8_t extra_flags, uint8_t tier) {
   bool has_expire = expire_at_ms != 0;
   size_t size = EntrySize(height, has_expire, key.size(), value.size());
   char* mem = static_cast<char*>(malloc(size));
@@ -114,7 +129,7 @@ MemTable::Entry* MemTable::NewEntry(int height, std::string_view key, uint64_t s
                                 // null short of address-space exhaustion.
   Entry* e = reinterpret_cast<Entry*>(mem);
   SetWord(e, MakeWord(sequence, height, type,
-                     static_cast<uint8_t>((has_expire ? kHasExpire : 0) | extra_flags)));
+                     static_cast<uint8_t>((has_expire ? kHasExpire : 0) | extra_flags), tier));
   new (AccessPtr(e)) std::atomic<uint32_t>(0);
   char* p = mem + 12 + 8 * height;
   if (has_expire) {
@@ -174,28 +189,26 @@ void MemTable::ReplaceLinked(Entry** prev, Entry* old, Entry* replacement) {
 
 MemTable::Entry* MemTable::Upsert(std::string_view key, uint64_t sequence, ValueType type,
                                   int64_t expire_at_ms, std::string_view value,
-                                  EncodingHint encoding, bool* existed,
-                                  int64_t* old_expire_at_ms) {
+                                  EncodingHint encoding, uint8_t tier) {
   uint8_t extra = EncodingFlags(encoding);
   uint64_t hash = HashKey(key);
   Entry* e = static_cast<Entry*>(index_.Find(key, hash));
   if (e != nullptr) {
-    *existed = true;
-    *old_expire_at_ms = ExpireAt(e);
     Payload pl = ReadPayload(e);
     bool had_expire = FlagsOf(e) & kHasExpire;
     int height = HeightOf(e);
+    tombstone_count_ += ((tier & kTombstone) ? 1 : 0) - ((TierOf(e) & kTombstone) ? 1 : 0);
     if (pl.value.size() == value.size() && had_expire == (expire_at_ms != 0)) {
       // Same shape: rewrite in place (no allocation, no skip-list walk).
       SetWord(e, MakeWord(sequence, height, type,
-                          static_cast<uint8_t>((had_expire ? kHasExpire : 0) | extra)));
+                          static_cast<uint8_t>((had_expire ? kHasExpire : 0) | extra), tier));
       if (had_expire) memcpy(const_cast<char*>(AfterAccess(e)), &expire_at_ms, 8);
       if (!value.empty()) memcpy(const_cast<char*>(pl.value.data()), value.data(), value.size());
       return e;
     }
     Entry* prev[kMaxHeight];
     FindGreaterOrEqual(key, prev);
-    Entry* fresh = NewEntry(height, key, sequence, type, expire_at_ms, value, extra);
+    Entry* fresh = NewEntry(height, key, sequence, type, expire_at_ms, value, extra, tier);
     AccessPtr(fresh)->store(AccessPtr(e)->load(std::memory_order_relaxed),
                             std::memory_order_relaxed);
     ReplaceLinked(prev, e, fresh);
@@ -203,40 +216,40 @@ MemTable::Entry* MemTable::Upsert(std::string_view key, uint64_t sequence, Value
   }
   Entry* prev[kMaxHeight];
   FindGreaterOrEqual(key, prev);
-  *existed = false;
-  *old_expire_at_ms = 0;
   int height = RandomHeight();
   if (height > max_height_) {
     for (int i = max_height_; i < height; i++) prev[i] = head_;
     max_height_ = height;
   }
-  Entry* fresh = NewEntry(height, key, sequence, type, expire_at_ms, value, extra);
+  Entry* fresh = NewEntry(height, key, sequence, type, expire_at_ms, value, extra, tier);
   for (int i = 0; i < height; i++) {
     Links(fresh)[i] = Links(prev[i])[i];
     Links(prev[i])[i] = fresh;
   }
   index_.Insert(hash, fresh);
   entry_count_++;
+  if (tier & kTombstone) tombstone_count_++;
   return fresh;
 }
 
 MemTable::Entry* MemTable::SetExpire(std::string_view key, uint64_t sequence,
-                                     int64_t expire_at_ms) {
+                                     int64_t expire_at_ms, uint8_t tier) {
   Entry* e = Find(key);
   Payload pl = ReadPayload(e);
   bool had_expire = FlagsOf(e) & kHasExpire;
   int height = HeightOf(e);
   ValueType type = Type(e);
   uint8_t extra = FlagsOf(e) & kEncodingMask;
+  tombstone_count_ += ((tier & kTombstone) ? 1 : 0) - ((TierOf(e) & kTombstone) ? 1 : 0);
   if (had_expire == (expire_at_ms != 0)) {
     SetWord(e, MakeWord(sequence, height, type,
-                        static_cast<uint8_t>((had_expire ? kHasExpire : 0) | extra)));
+                        static_cast<uint8_t>((had_expire ? kHasExpire : 0) | extra), tier));
     if (had_expire) memcpy(const_cast<char*>(AfterAccess(e)), &expire_at_ms, 8);
     return e;
   }
   Entry* prev[kMaxHeight];
   FindGreaterOrEqual(key, prev);
-  Entry* fresh = NewEntry(height, key, sequence, type, expire_at_ms, pl.value, extra);
+  Entry* fresh = NewEntry(height, key, sequence, type, expire_at_ms, pl.value, extra, tier);
   AccessPtr(fresh)->store(AccessPtr(e)->load(std::memory_order_relaxed),
                           std::memory_order_relaxed);
   ReplaceLinked(prev, e, fresh);
@@ -251,6 +264,7 @@ bool MemTable::Erase(std::string_view key) {
   int height = HeightOf(e);
   for (int i = 0; i < height; i++) Links(prev[i])[i] = Links(e)[i];
   index_.Erase(HashKey(key), e);
+  if (TierOf(e) & kTombstone) tombstone_count_--;
   FreeEntry(e);
   entry_count_--;
   while (max_height_ > 1 && Links(head_)[max_height_ - 1] == nullptr) max_height_--;
@@ -293,8 +307,12 @@ int64_t MemTable::ExpireAt(const Entry* e) {
 EncodingHint MemTable::Encoding(const Entry* e) {
   return static_cast<EncodingHint>((FlagsOf(e) & kEncodingMask) >> 1);
 }
+uint8_t MemTable::Tier(const Entry* e) { return TierOf(e); }
 uint32_t MemTable::AccessCount(const Entry* e) {
   return AccessPtr(e)->load(std::memory_order_relaxed);
+}
+void MemTable::SetAccess(Entry* e, uint32_t count) {
+  AccessPtr(e)->store(count, std::memory_order_relaxed);
 }
 void MemTable::BumpAccess(Entry* e) {
   std::atomic<uint32_t>* a = AccessPtr(e);

@@ -3,7 +3,8 @@
 // order is "database, then key" without storing the database in every entry.
 //
 // Memory layout of one entry (one allocation, see docs/record-format.md):
-//   u64 (sequence << 16 | height << 8 | type << 4 | flags) | next[height] | atomic u32 access
+//   u64 (sequence << 16 | tier << 13 | height << 8 | type << 4 | flags) | next[height]
+//   | atomic u32 access
 //   | [i64 expire-at if kHasExpire] | varint key length | varint value length | key | value
 // Keeping the header this small matters: 16-byte keys with 32-byte values fit jemalloc's
 // 80-byte class for most heights.
@@ -38,6 +39,22 @@ class MemTable {
   // One skip list node. Opaque outside memtable.cc except through the accessors below.
   struct Entry;
 
+  // What an entry is with respect to the older tiers (frozen MemTables, SSTables) of its
+  // database. The values are part of the entry layout (memtable.cc); combine with |.
+  enum TierFlag : uint8_t {
+    // A delete: the key is absent, whatever an older tier holds.
+    kTombstone = 0x1,
+    // When the entry was written, an older tier held a live (non-tombstone) record for the key.
+    // The engine keeps DBSIZE exact with it: flushing this entry changes the tables' key count
+    // by (entry live) - (shadows live), with no lookup on the flush path.
+    kShadowsLive = 0x2,
+    // ... and that record had a TTL (the same bookkeeping for INFO keyspace's expires=).
+    kShadowsVolatile = 0x4,
+    // A copy of a record an SSTable already holds (a promoted key or a flush survivor): it is
+    // in no WAL, and a flush drops it rather than writing it again.
+    kClean = 0x8,
+  };
+
   MemTable();
   ~MemTable();
   MemTable(const MemTable&) = delete;
@@ -46,15 +63,14 @@ class MemTable {
   // Exact lookup; nullptr if absent.
   Entry* Find(std::string_view key) const;
 
-  // Inserts or replaces the record for key. Returns the entry now holding it. Any view into
-  // the previous entry for key is invalidated. *existed tells whether key was present.
-  // *old_expire_at_ms receives the replaced entry's expire time (0 if none or absent).
+  // Inserts or replaces the record for key (tier: TierFlag bits). Returns the entry now holding
+  // it. Any view into the previous entry for key is invalidated; its access count carries over.
   Entry* Upsert(std::string_view key, uint64_t sequence, ValueType type, int64_t expire_at_ms,
-                std::string_view value, EncodingHint encoding, bool* existed,
-                int64_t* old_expire_at_ms);
+                std::string_view value, EncodingHint encoding, uint8_t tier);
 
-  // Changes only the expire time (0 = persist), keeping the value. REQUIRES: key present.
-  Entry* SetExpire(std::string_view key, uint64_t sequence, int64_t expire_at_ms);
+  // Changes the expire time (0 = persist) and tier flags, keeping the value.
+  // REQUIRES: key present.
+  Entry* SetExpire(std::string_view key, uint64_t sequence, int64_t expire_at_ms, uint8_t tier);
 
   // Removes key; returns false if it was absent.
   bool Erase(std::string_view key);
@@ -75,10 +91,15 @@ class MemTable {
   static int64_t ExpireAt(const Entry* e);  // 0 = none
   static uint32_t AccessCount(const Entry* e);
   static EncodingHint Encoding(const Entry* e);
+  static uint8_t Tier(const Entry* e);  // TierFlag bits
+  static bool IsTombstone(const Entry* e) { return Tier(e) & kTombstone; }
   static void BumpAccess(Entry* e);  // relaxed atomic increment, saturating
+  static void SetAccess(Entry* e, uint32_t count);
   static RecordView View(const Entry* e);
 
+  // Entries, tombstones included.
   size_t entry_count() const { return entry_count_; }
+  size_t tombstone_count() const { return tombstone_count_; }
   // Bytes allocated for entries (requested sizes; the allocator may round up) and the index.
   size_t memory_bytes() const { return memory_bytes_ + index_.memory_bytes(); }
 
@@ -91,7 +112,8 @@ class MemTable {
   Entry* FindGreaterOrEqual(std::string_view key, Entry** prev) const;
   int RandomHeight();
   Entry* NewEntry(int height, std::string_view key, uint64_t sequence, ValueType type,
-                  int64_t expire_at_ms, std::string_view value, uint8_t extra_flags);
+                  int64_t expire_at_ms, std::string_view value, uint8_t extra_flags,
+                  uint8_t tier);
   void FreeEntry(Entry* e);
   // Links replacement in place of old (same height required), frees old.
   void ReplaceLinked(Entry** prev, Entry* old, Entry* replacement);
@@ -100,6 +122,7 @@ class MemTable {
   KeyIndex index_;
   int max_height_ = 1;
   size_t entry_count_ = 0;
+  size_t tombstone_count_ = 0;
   size_t memory_bytes_ = 0;
   std::minstd_rand rng_;
 };

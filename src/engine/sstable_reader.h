@@ -56,6 +56,9 @@ class SstableReader {
   uint64_t entries() const { return entries_; }
   // Number of data blocks (index entries).
   size_t num_blocks() const { return blocks_.size(); }
+  // The last key of data block i (from the in-memory index; no I/O). REQUIRES: i < num_blocks().
+  // RANDOMKEY seeks to the key of a random block to pick a random key without reading blocks.
+  std::string_view BlockLastKey(size_t i) const { return LastKey(i); }
   const std::string& name() const { return name_; }
 
  private:

@@ -46,15 +46,24 @@ std::string WalLog::PathOf(uint64_t generation) const {
 }
 
 Status WalLog::Recover(const std::function<Status(std::string_view)>& apply,
-                       WalRecoveryReport* report) {
+                       WalRecoveryReport* report, uint64_t floor) {
   RETURN_IF_ERROR(fs_->CreateDirIfMissing(dir_));
   std::vector<std::string> children;
   RETURN_IF_ERROR(fs_->GetChildren(dir_, &children));
   generations_.clear();
+  bool removed = false;
   for (const std::string& name : children) {
     uint64_t gen;
-    if (ParseWalFileName(name, &gen)) generations_.push_back(gen);
+    if (!ParseWalFileName(name, &gen)) continue;
+    if (gen < floor) {
+      // Left behind by a crash after the manifest moved the floor: its records are in tables.
+      RETURN_IF_ERROR(fs_->RemoveFile(PathOf(gen)));
+      removed = true;
+      continue;
+    }
+    generations_.push_back(gen);
   }
+  if (removed) RETURN_IF_ERROR(fs_->SyncDir(dir_));
   std::sort(generations_.begin(), generations_.end());
   std::string payload;
   for (uint64_t gen : generations_) {
@@ -108,8 +117,10 @@ Status WalLog::Recover(const std::function<Status(std::string_view)>& apply,
     report->bytes += size;
   }
   if (generations_.empty()) {
-    generations_.push_back(1);
-    RETURN_IF_ERROR(OpenForAppend(1, false));
+    // Numbering continues above the floor: a generation below it would be ignored next time.
+    uint64_t first = floor > 1 ? floor : 1;
+    generations_.push_back(first);
+    RETURN_IF_ERROR(OpenForAppend(first, false));
     RETURN_IF_ERROR(fs_->SyncDir(dir_));
   } else {
     RETURN_IF_ERROR(OpenForAppend(generations_.back(), true));
@@ -174,16 +185,48 @@ Status WalLog::SyncNow() {
 }
 
 Status WalLog::NewGeneration() {
-  RETURN_IF_ERROR(SyncNow());
+  // The retired file gets its buffered records now and its fsync on the worker: a metabolic
+  // flush rotates the WAL from the loop, which must not wait for the disk. In `always` mode
+  // every acknowledged record is already synced, so nothing acknowledged depends on that fsync.
+  RETURN_IF_ERROR(writer_->Flush());
   uint64_t old_size = writer_->size();
   std::shared_ptr<WalWriter> old = writer_;
   RETURN_IF_ERROR(OpenForAppend(current_generation_ + 1, false));
-  RETURN_IF_ERROR(fs_->SyncDir(dir_));
+  // The new file's directory entry must be durable before a record in it is acknowledged as
+  // synced, so `always` pays for the directory fsync here; the other policies on the worker.
+  if (policy_ == FsyncPolicy::kAlways) {
+    RETURN_IF_ERROR(fs_->SyncDir(dir_));
+  } else {
+    FileSystem* fs = fs_;
+    std::string dir = dir_;
+    worker_->Post([fs, dir] { fs->SyncDir(dir); });
+  }
   generations_.push_back(current_generation_);
   retired_bytes_ += old_size;
-  // Close the retired file on the worker, after any sync already queued for it.
-  worker_->Post([old] { old->file()->Close(); });
+  // Sync and close the retired file on the worker, after any sync already queued for it.
+  worker_->Post([old] {
+    old->file()->SyncFlushed();
+    old->file()->Close();
+  });
   return Status::Ok();
+}
+
+std::vector<std::string> WalLog::ForgetGenerationsBefore(uint64_t generation) {
+  std::vector<uint64_t> kept;
+  std::vector<std::string> paths;
+  for (uint64_t gen : generations_) {
+    if (gen < generation && gen != current_generation_) {
+      uint64_t size = 0;
+      if (fs_->GetFileSize(PathOf(gen), &size).ok() && retired_bytes_ >= size) {
+        retired_bytes_ -= size;
+      }
+      paths.push_back(PathOf(gen));
+    } else {
+      kept.push_back(gen);
+    }
+  }
+  generations_ = kept;
+  return paths;
 }
 
 Status WalLog::RemoveGenerationsBefore(uint64_t generation) {

@@ -41,8 +41,10 @@ class WalLog {
   // Replays every generation in order, calling apply for each record's payload, truncating a
   // torn tail (with a warning in the report). Corruption in the middle of a generation stops
   // recovery with an error naming the file and offset. Then opens the newest generation for
-  // appending (creating wal-1.log in an empty directory).
-  Status Recover(const std::function<Status(std::string_view)>& apply, WalRecoveryReport* report);
+  // appending (creating wal-<max(1, floor)>.log when there is none). Generations below floor
+  // (obsolete: the manifest says their records are in SSTables) are deleted, not replayed.
+  Status Recover(const std::function<Status(std::string_view)>& apply, WalRecoveryReport* report,
+                 uint64_t floor = 0);
 
   // Buffers a record (no syscall). REQUIRES: Recover succeeded.
   Status Append(std::string_view payload);
@@ -59,6 +61,11 @@ class WalLog {
   Status NewGeneration();
   // Deletes wal-N.log for every N < generation (their content is durable elsewhere).
   Status RemoveGenerationsBefore(uint64_t generation);
+  // Stops accounting for every generation N < generation (never the current one) and returns
+  // their paths, for the caller to delete off the loop thread.
+  std::vector<std::string> ForgetGenerationsBefore(uint64_t generation);
+  // Oldest live generation.
+  uint64_t oldest_generation() const { return generations_.empty() ? 0 : generations_.front(); }
 
   void set_policy(FsyncPolicy policy) { policy_ = policy; }
   FsyncPolicy policy() const { return policy_; }

@@ -166,6 +166,21 @@ void Config::Define() {
             "allkeys-lfu", "allkeys-random", "noeviction"},
            true);
   add_int("maxmemory-samples", &v->maxmemory_samples, 1, 64, true);
+  add_memory("organic-memtable-budget", &v->organic_memtable_budget, 0, true);
+  add_int("organic-bloom-bits-per-key", &v->organic_bloom_bits_per_key, 0, 64, true);
+  directives_.push_back(Directive{
+      "organic-ewma-alpha", Type::kString, true,
+      [=](const std::vector<std::string>& args, std::string* error) {
+        if (!one_arg(args, error)) return false;
+        long double d;
+        if (!ParseLongDouble(args[0], &d) || !(d > 0) || d > 1) {
+          *error = "argument must be a number in (0, 1]";
+          return false;
+        }
+        v->organic_ewma_alpha = static_cast<double>(d);
+        return true;
+      },
+      [=] { return FormatLongDouble(v->organic_ewma_alpha); }});
   add_int("lfu-log-factor", &v->lfu_log_factor, 0, INT32_MAX, true);
   add_int("lfu-decay-time", &v->lfu_decay_time, 0, INT32_MAX, true);
   directives_.push_back(Directive{

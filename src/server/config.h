@@ -49,9 +49,22 @@ struct ConfigValues {
   std::string appendfilename = "appendonly.aof";
   std::string appenddirname = "appendonlydir";
   bool enable_debug_command = true;
-  // WAL checkpoint trigger, with Redis's AOF-rewrite names and defaults.
+  // Metabolic flush trigger by WAL growth, with Redis's AOF-rewrite names and defaults.
   int auto_aof_rewrite_percentage = 100;
   uint64_t auto_aof_rewrite_min_size = 64ull * 1024 * 1024;
+  // Bytes the MemTables may hold before flushing to SSTables; 0 = 3/4 of maxmemory, and no
+  // size-triggered flush when maxmemory is 0 too.
+  uint64_t organic_memtable_budget = 0;
+  // Weight of the newest flush in the temperature EWMA, in (0, 1].
+  double organic_ewma_alpha = 0.5;
+  // Bloom filter bits per key in new SSTables (0 = no filter).
+  int organic_bloom_bits_per_key = 10;
+
+  // The MemTable budget the engine gets from the two directives above.
+  uint64_t EffectiveMemtableBudget() const {
+    if (organic_memtable_budget != 0) return organic_memtable_budget;
+    return maxmemory / 4 * 3;
+  }
 };
 
 class Config {

@@ -200,18 +200,17 @@ std::string Server::Info(const std::vector<std::string>& requested) {
     w.Field("current_cow_peak", "0");
     w.Field("current_cow_size", "0");
     w.Field("rdb_changes_since_last_save", es.changes_since_save);
-    w.Field("rdb_bgsave_in_progress", engine_->checkpoint_in_progress() ? "1" : "0");
+    w.Field("rdb_bgsave_in_progress", engine_->flush_in_progress() ? "1" : "0");
     w.FieldI("rdb_last_save_time", es.last_save_unix);
     w.Field("rdb_last_bgsave_status", "ok");
-    w.FieldI("rdb_last_bgsave_time_sec", es.last_checkpoint_duration_us / 1000000);
+    w.FieldI("rdb_last_bgsave_time_sec", es.last_flush_duration_us / 1000000);
     w.Field("rdb_current_bgsave_time_sec", "-1");
     w.Field("aof_enabled", "1");
-    w.Field("aof_rewrite_in_progress", engine_->checkpoint_in_progress() ? "1" : "0");
+    w.Field("aof_rewrite_in_progress", engine_->flush_in_progress() ? "1" : "0");
     w.Field("aof_rewrite_scheduled", "0");
     w.Field("aof_last_bgrewrite_status", "ok");
     w.Field("aof_last_write_status", wal.last_write_status().ok() ? "ok" : "err");
     w.Field("aof_current_size", wal.total_size());
-    w.Field("wal_checkpoints", es.checkpoints);
     w.Field("wal_fsync_policy", engine::FsyncPolicyName(wal.policy()));
     w.Field("wal_generation", wal.current_generation());
     w.Field("wal_current_generation_bytes", wal.current_size());
@@ -307,16 +306,61 @@ std::string Server::Info(const std::vector<std::string>& requested) {
   }
   if (sections.count("organic")) {
     w.Section("Organic");
-    uint64_t entries = 0;
-    for (int db = 0; db < engine_->databases(); db++) entries += engine_->KeyCount(db);
-    w.Field("organic_generation", engine_->wal().current_generation());
-    w.Field("organic_temperature", "0.00");
-    w.Field("organic_memtable_entries", entries);
-    w.Field("organic_memtable_bytes", static_cast<uint64_t>(engine_->memtable_bytes()));
-    w.Field("organic_frozen_memtables", "0");
-    w.Field("organic_memory_hits", engine_->stats().keyspace_hits);
-    w.Field("organic_disk_hits", "0");
-    w.Field("organic_sstables", "0");
+    const engine::EngineStats& es = engine_->stats();
+    std::shared_ptr<const engine::Version> v = engine_->version();
+    // Tables and bytes per level, over the live databases.
+    std::vector<uint64_t> level_tables, level_bytes;
+    for (const auto& db : v->dbs) {
+      for (size_t level = 0; level < db->levels.size(); level++) {
+        if (level_tables.size() <= level) {
+          level_tables.resize(level + 1);
+          level_bytes.resize(level + 1);
+        }
+        for (const auto& t : db->levels[level]) {
+          level_tables[level]++;
+          level_bytes[level] += t->meta.file_size;
+        }
+      }
+    }
+    uint64_t tables = 0, table_bytes = 0;
+    for (size_t i = 0; i < level_tables.size(); i++) {
+      tables += level_tables[i];
+      table_bytes += level_bytes[i];
+    }
+    char temperature[32];
+    snprintf(temperature, sizeof(temperature), "%.2f", engine_->temperature());
+    w.Field("organic_generation", engine_->generation());
+    w.Field("organic_temperature", temperature);
+    w.Field("organic_memtable_budget", config_->values().EffectiveMemtableBudget());
+    w.Field("organic_memtable_entries", engine_->memtable_entries() -
+                                            engine_->frozen_memtable_entries());
+    w.Field("organic_memtable_bytes",
+            static_cast<uint64_t>(engine_->memtable_bytes() - engine_->frozen_memtable_bytes()));
+    w.Field("organic_frozen_memtable_entries", engine_->frozen_memtable_entries());
+    w.Field("organic_frozen_memtable_bytes",
+            static_cast<uint64_t>(engine_->frozen_memtable_bytes()));
+    w.Field("organic_memory_hits", es.memory_hits);
+    w.Field("organic_disk_hits", es.disk_hits);
+    w.Field("organic_bloom_checks", es.bloom_checks);
+    w.Field("organic_bloom_useful", es.bloom_skips);
+    w.Field("organic_promotions", es.promotions);
+    w.Field("organic_flush_in_progress", engine_->flush_in_progress() ? "1" : "0");
+    w.Field("organic_flushes", es.flushes);
+    w.Field("organic_flush_errors", es.flush_errors);
+    w.FieldI("organic_last_flush_duration_usec", es.last_flush_duration_us);
+    w.Field("organic_last_flush_entries", es.last_flush_entries);
+    w.Field("organic_last_flush_survivors", es.last_flush_survivors);
+    w.Field("organic_last_flush_written", es.last_flush_written);
+    w.Field("organic_last_flush_evicted", es.last_flush_clean_dropped);
+    w.Field("organic_flush_bytes_written", es.flush_bytes_written);
+    w.Field("organic_sstables", tables);
+    w.Field("organic_sstable_bytes", table_bytes);
+    for (size_t i = 0; i < level_tables.size(); i++) {
+      std::string field = "organic_level" + std::to_string(i);
+      w.Field(field.c_str(), "tables=" + std::to_string(level_tables[i]) +
+                                 ",bytes=" + std::to_string(level_bytes[i]));
+    }
+    w.Field("organic_read_errors", es.read_errors);
     w.Field("organic_sequence", engine_->sequence());
   }
   return w.out();

@@ -49,10 +49,19 @@ int Server::Run() {
     Log(LogLevel::kNotice, "Configuration loaded from %s", config_->config_file().c_str());
   }
 
+  loop_ = uv_default_loop();
+  // The worker wakes the loop when a flush result or a durable manifest waits to be installed
+  // (BeforeSleep's PollBackground installs it).
+  uv_async_init(loop_, &wake_, [](uv_async_t*) {});
   engine::EngineOptions options;
   options.dir = cfg.dir;
   options.databases = cfg.databases;
   engine::ParseFsyncPolicy(cfg.appendfsync, &options.fsync);
+  options.memtable_budget = cfg.EffectiveMemtableBudget();
+  options.ewma_alpha = cfg.organic_ewma_alpha;
+  options.sstable.bloom_bits_per_key = cfg.organic_bloom_bits_per_key;
+  uv_async_t* wake = &wake_;
+  options.wake_loop = [wake] { uv_async_send(wake); };
   engine_ = std::make_unique<engine::Engine>(options);
   Status st = engine_->Open();
   if (!st.ok()) {
@@ -66,7 +75,6 @@ int Server::Run() {
       static_cast<unsigned long long>(es.recovery.records),
       static_cast<unsigned long long>(es.recovery.bytes), es.recovery_duration_us / 1e6);
 
-  loop_ = uv_default_loop();
   if (!Listen()) {
     engine_->Close();
     return 1;
@@ -234,8 +242,11 @@ void Server::OnBeforeSleep(uv_check_t* handle) { static_cast<Server*>(handle->da
 
 void Server::BeforeSleep() {
   cached_now_ms_ = UnixTimeMs();
-  // A running checkpoint advances a little every iteration (bounded pause), more in the cron.
-  if (engine_->checkpoint_in_progress()) LogCheckpointError(engine_->CheckpointStep(1000));
+  engine_->PollBackground();
+  // Checked every iteration, not only in the cron: a burst of writes must not run far past
+  // the MemTable budget before the next flush starts.
+  const ConfigValues& cfg = config_->values();
+  engine_->MaybeStartAutoFlush(cfg.auto_aof_rewrite_percentage, cfg.auto_aof_rewrite_min_size);
   // Durability before acknowledgement: the WAL batch reaches the OS (and the disk with
   // appendfsync always) before any reply of this iteration is written.
   engine_->FlushWal();
@@ -256,12 +267,6 @@ void Server::Cron() {
   int64_t period_us = 1000000 / std::max(1, cfg.hz);
   int64_t budget = period_us * (25 + 2 * (cfg.active_expire_effort - 1)) / 100;
   engine_->ActiveExpireCycle(budget);
-  if (engine_->checkpoint_in_progress()) {
-    LogCheckpointError(engine_->CheckpointStep(period_us / 10));
-  } else {
-    engine_->MaybeStartAutoCheckpoint(cfg.auto_aof_rewrite_percentage,
-                                      cfg.auto_aof_rewrite_min_size);
-  }
   int64_t now = UnixTimeMs();
   cached_now_ms_ = now;
   if (cfg.timeout > 0) {
@@ -280,10 +285,6 @@ void Server::Cron() {
     last_second_tick_ms_ = now;
     engine_->OnSecondTick();
   }
-}
-
-void Server::LogCheckpointError(const Status& st) {
-  if (!st.ok()) Log(LogLevel::kWarning, "WAL checkpoint failed: %s", st.ToString().c_str());
 }
 
 void Server::OnSignal(uv_signal_t* handle, int signum) {
@@ -364,6 +365,10 @@ void Server::OnConfigChanged(const std::string& name) {
   } else if (name == "appendfsync") {
     engine::FsyncPolicy p;
     if (engine::ParseFsyncPolicy(cfg.appendfsync, &p)) engine_->set_fsync_policy(p);
+  } else if (name == "maxmemory" || name == "organic-memtable-budget") {
+    engine_->set_memtable_budget(cfg.EffectiveMemtableBudget());
+  } else if (name == "organic-ewma-alpha") {
+    engine_->set_ewma_alpha(cfg.organic_ewma_alpha);
   } else if (name == "hz") {
     uint64_t period = static_cast<uint64_t>(std::max(1, 1000 / cfg.hz));
     uv_timer_start(&cron_, OnCron, period, period);

@@ -90,13 +90,13 @@ class Server : public commands::ServerApi {
   void Cron();
   void Shutdown();
   void ApplyLogConfig();
-  static void LogCheckpointError(const Status& st);
 
   std::unique_ptr<Config> config_;
   uv_loop_t* loop_;
   std::vector<std::unique_ptr<uv_tcp_t>> listeners_;
   uv_check_t before_sleep_;
   uv_timer_t cron_;
+  uv_async_t wake_;
   uv_signal_t sigterm_;
   uv_signal_t sigint_;
   std::unique_ptr<engine::Engine> engine_;

@@ -114,23 +114,26 @@ TEST_CASE("engine: FLUSHDB, FLUSHALL and SWAPDB replay in order") {
   CHECK(e->KeyCount(1) == 0);
 }
 
-TEST_CASE("engine: checkpoint rewrites live data into a new generation") {
+TEST_CASE("engine: SAVE's flush moves the data to a table and retires the WAL") {
   TempDir dir;
   {
     auto e = OpenEngine(dir.path());
     for (int i = 0; i < 100; i++) e->Put(0, "k" + std::to_string(i), ValueType::kString, "v", 0);
     for (int i = 0; i < 90; i++) e->Delete(0, "k" + std::to_string(i));
-    REQUIRE(e->Checkpoint().ok());
+    REQUIRE(e->Flush().ok());
     CHECK(e->wal().current_generation() == 2);
     CHECK_FALSE(std::filesystem::exists(dir.path() + "/wal-1.log"));
+    CHECK(std::filesystem::exists(dir.path() + "/MANIFEST"));
     e->Put(0, "after", ValueType::kString, "x", 0);
     REQUIRE(e->Reload().ok());
     CHECK(e->KeyCount(0) == 11);
     CHECK(GetValue(*e, 0, "after") == "x");
+    CHECK(e->TierOf(0, "after") == Tier::kDisk);
   }
   auto e = OpenEngine(dir.path());
   CHECK(e->KeyCount(0) == 11);
   CHECK(GetValue(*e, 0, "k95") == "v");
+  CHECK(GetValue(*e, 0, "k5") == "<nil>");
 }
 
 TEST_CASE("engine: a torn WAL tail is truncated, not fatal") {
@@ -189,52 +192,52 @@ std::map<std::pair<int, std::string>, std::string> Snapshot(Engine& e) {
 }
 }  // namespace
 
-// Loads 30,000 keys, starts a checkpoint and interleaves minimal copy slices with writes ahead
-// of and behind the copy cursor, a SWAPDB (which moves copied keys behind it) and a DEL.
-void InterleaveCheckpointAndWrites(Engine* e) {
+// Loads 30,000 keys, starts a flush and, while the worker writes the tables, overwrites keys,
+// swaps two databases and deletes a key; the frozen MemTables answer reads meanwhile.
+void InterleaveFlushAndWrites(Engine* e) {
   auto keyname = [](int i) { return "key" + std::to_string(i); };
-  // Enough keys that the copy (256 records per minimal slice) outlasts the 100 rounds.
   for (int i = 0; i < 30000; i++) e->Put(i % 3, keyname(i), ValueType::kString, "old", 0);
   e->FlushWal();
   Status st;
-  REQUIRE(e->StartCheckpoint(&st));
-  CHECK_FALSE(e->StartCheckpoint(&st));  // one at a time
+  REQUIRE(e->StartFlush(&st));
+  CHECK_FALSE(e->StartFlush(&st));  // one at a time
   for (int round = 0; round < 100; round++) {
-    REQUIRE(e->CheckpointStep(0).ok());
     e->Put(round % 3, keyname(round * 997 % 30000), ValueType::kString,
            "new" + std::to_string(round), 0);
     if (round == 50) e->SwapDb(0, 1);
     if (round == 60) CHECK(e->Delete(2, keyname(2)));
     e->FlushWal();
   }
-  CHECK(e->checkpoint_in_progress());
 }
 
-TEST_CASE("engine: a crash in the middle of a checkpoint loses nothing") {
+TEST_CASE("engine: a crash in the middle of a flush loses nothing") {
   TempDir dir;
   std::map<std::pair<int, std::string>, std::string> before_crash;
   {
     auto e = OpenEngine(dir.path());
-    InterleaveCheckpointAndWrites(e.get());
-    before_crash = Snapshot(*e);  // then the engine goes away without finishing
+    InterleaveFlushAndWrites(e.get());
+    before_crash = Snapshot(*e);  // then the engine goes away without installing the flush
   }
   CHECK(before_crash.count({2, "key2"}) == 0);
   auto e = OpenEngine(dir.path());
   CHECK(Snapshot(*e) == before_crash);
 }
 
-TEST_CASE("engine: a checkpoint completed under writes and SWAPDB holds every key") {
+TEST_CASE("engine: a flush completed under writes and SWAPDB holds every key") {
   TempDir dir;
   std::map<std::pair<int, std::string>, std::string> expected;
+  uint64_t counts[3];
   {
     auto e = OpenEngine(dir.path());
-    InterleaveCheckpointAndWrites(e.get());
-    while (e->checkpoint_in_progress()) REQUIRE(e->CheckpointStep(0).ok());
+    InterleaveFlushAndWrites(e.get());
+    REQUIRE(e->WaitForBackground().ok());
     expected = Snapshot(*e);
+    for (int db = 0; db < 3; db++) counts[db] = e->KeyCount(db);
     CHECK(e->wal().current_generation() == 2);
     CHECK_FALSE(std::filesystem::exists(dir.path() + "/wal-1.log"));
   }
-  auto e = OpenEngine(dir.path());  // replays the checkpoint generation alone
+  auto e = OpenEngine(dir.path());  // the tables plus the one generation after the freeze
   CHECK(e->stats().recovery.generations == 1);
   CHECK(Snapshot(*e) == expected);
+  for (int db = 0; db < 3; db++) CHECK(e->KeyCount(db) == counts[db]);
 }

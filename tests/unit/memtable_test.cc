@@ -11,11 +11,8 @@ using organic::engine::ValueType;
 
 namespace {
 MemTable::Entry* Put(MemTable& t, const std::string& k, const std::string& v, int64_t exp = 0,
-                     uint64_t seq = 1) {
-  bool existed;
-  int64_t old_exp;
-  return t.Upsert(k, seq, ValueType::kString, exp, v, organic::engine::EncodingHint::kAuto,
-                  &existed, &old_exp);
+                     uint64_t seq = 1, uint8_t tier = 0) {
+  return t.Upsert(k, seq, ValueType::kString, exp, v, organic::engine::EncodingHint::kAuto, tier);
 }
 }  // namespace
 
@@ -47,11 +44,11 @@ TEST_CASE("memtable: expire flag toggling keeps value and access count") {
   Put(t, "k", "value");
   MemTable::BumpAccess(t.Find("k"));
   MemTable::BumpAccess(t.Find("k"));
-  t.SetExpire("k", 2, 123456);
+  t.SetExpire("k", 2, 123456, 0);
   CHECK(MemTable::ExpireAt(t.Find("k")) == 123456);
   CHECK(MemTable::Value(t.Find("k")) == "value");
   CHECK(MemTable::AccessCount(t.Find("k")) == 2);
-  t.SetExpire("k", 3, 0);
+  t.SetExpire("k", 3, 0, 0);
   CHECK(MemTable::ExpireAt(t.Find("k")) == 0);
   CHECK(MemTable::AccessCount(t.Find("k")) == 2);
 }
@@ -109,4 +106,40 @@ TEST_CASE("memtable: random operations agree with std::map") {
   CHECK(t.entry_count() == 0);
   CHECK(t.memory_bytes() == 0);
   CHECK(t.RandomEntry(&r2) == nullptr);
+}
+
+TEST_CASE("memtable: tier flags live beside sequence, height and expire, and survive rewrites") {
+  MemTable t;
+  const uint8_t all = MemTable::kTombstone | MemTable::kShadowsLive | MemTable::kShadowsVolatile |
+                      MemTable::kClean;
+  // Large sequence numbers: the flags must not bleed into the sequence or the height.
+  const uint64_t seq = organic::engine::kMaxSequence;
+  for (int i = 0; i < 200; i++) Put(t, "k" + std::to_string(i), "v", 0, seq, all);
+  for (int i = 0; i < 200; i++) {
+    MemTable::Entry* e = t.Find("k" + std::to_string(i));
+    REQUIRE(e != nullptr);
+    CHECK(MemTable::Tier(e) == all);
+    CHECK(MemTable::Sequence(e) == seq);
+    CHECK(MemTable::Type(e) == ValueType::kString);
+    CHECK(MemTable::Encoding(e) == organic::engine::EncodingHint::kAuto);
+  }
+  CHECK(t.tombstone_count() == 200);
+  // Walking the skip list still works (heights intact).
+  size_t n = 0;
+  for (MemTable::Entry* e = t.First(); e != nullptr; e = MemTable::Next(e)) n++;
+  CHECK(n == 200);
+  // In-place rewrite, reshaping rewrite and SetExpire replace the flags and keep the count exact.
+  Put(t, "k1", "w", 0, 5, MemTable::kShadowsLive);
+  CHECK(MemTable::Tier(t.Find("k1")) == MemTable::kShadowsLive);
+  Put(t, "k2", "longer", 99, 6, MemTable::kClean);
+  CHECK(MemTable::Tier(t.Find("k2")) == MemTable::kClean);
+  CHECK(MemTable::ExpireAt(t.Find("k2")) == 99);
+  t.SetExpire("k3", 7, 1234, MemTable::kShadowsVolatile);
+  CHECK(MemTable::Tier(t.Find("k3")) == MemTable::kShadowsVolatile);
+  CHECK(MemTable::ExpireAt(t.Find("k3")) == 1234);
+  CHECK(t.tombstone_count() == 197);
+  CHECK(t.Erase("k4"));
+  CHECK(t.tombstone_count() == 196);
+  CHECK(t.Erase("k1"));
+  CHECK(t.tombstone_count() == 196);
 }

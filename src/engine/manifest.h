@@ -1,0 +1,63 @@
+// Manifest: the durable description of the engine's disk tier, rewritten whole and replaced
+// atomically (write MANIFEST.tmp, fsync, rename over MANIFEST, fsync the directory) after every
+// flush and compaction. Byte layout and recovery: docs/manifest-format.md.
+//
+// It describes the state at the WAL floor: replay starts from the databases listed here (their
+// tables and table-only key counts) and applies every WAL generation >= wal_floor. Databases are
+// named by id, not by number, because SWAPDB and FLUSHDB in the WAL re-map numbers to ids during
+// replay (FLUSHDB of database i creates the empty id NewDatabaseId(sequence, i)).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "util/file.h"
+#include "util/status.h"
+
+namespace organic::engine {
+
+struct ManifestTable {
+  uint64_t db_id = 0;
+  uint32_t level = 0;  // 0 = flushed, overlapping; 1.. = compacted, disjoint within a level
+  uint64_t file_number = 0;  // sst-<file_number>.sst
+  uint64_t file_size = 0;
+  uint64_t entries = 0;
+  std::string smallest;  // first and last key in the table
+  std::string largest;
+};
+
+struct ManifestDatabase {
+  uint64_t id = 0;
+  // Counts of the tables alone (the merged view of this id's tables): live keys and those with
+  // a TTL. Replay adds the WAL's changes to them, which keeps DBSIZE exact after a restart.
+  uint64_t table_keys = 0;
+  uint64_t table_volatile_keys = 0;
+};
+
+struct Manifest {
+  uint64_t wal_floor = 1;         // replay WAL generations >= this; older ones are obsolete
+  uint64_t last_sequence = 0;     // highest sequence number held by any table
+  uint64_t next_file_number = 1;  // every sst-N.sst file has N < this
+  std::vector<ManifestDatabase> databases;  // database number i at the floor is databases[i]
+  std::vector<ManifestTable> tables;        // tables of the ids in `databases`
+};
+
+// The id FLUSHDB/FLUSHALL (mutation `sequence`) gives the fresh, empty database `db`; ids of
+// the first start are the database numbers (sequence 0). Deterministic, so replay recreates it.
+inline uint64_t NewDatabaseId(uint64_t sequence, uint32_t db) { return (sequence << 16) | db; }
+
+std::string SstableFileName(uint64_t file_number);  // "sst-<N>.sst"
+// True if name is an SSTable file name; *number receives N.
+bool ParseSstableFileName(const std::string& name, uint64_t* number);
+
+void EncodeManifest(const Manifest& m, std::string* out);
+// Corruption (naming `name`) if in is not a complete, checksummed manifest.
+Status DecodeManifest(std::string_view in, const std::string& name, Manifest* m);
+
+// Durably replaces dir/MANIFEST with m.
+Status WriteManifest(FileSystem* fs, const std::string& dir, const Manifest& m);
+// Reads dir/MANIFEST. *exists false (and OK) if there is none: a new or WAL-only directory.
+Status ReadManifest(FileSystem* fs, const std::string& dir, Manifest* m, bool* exists);
+
+}  // namespace organic::engine
