@@ -119,7 +119,7 @@ Status Engine::Open() {
   if (have_manifest) {
     RETURN_IF_ERROR(OpenTables(manifest));
     sequence_ = manifest.last_sequence;
-    next_file_number_ = manifest.next_file_number;
+    next_file_number_.store(manifest.next_file_number);
   }
   // Table files the manifest does not list were being written when the server stopped.
   std::vector<std::string> children;
@@ -132,8 +132,8 @@ Status Engine::Open() {
         name == "MANIFEST.tmp") {
       fs_->RemoveFile(options_.dir + "/" + name);
     }
-    if (ParseSstableFileName(name, &number)) {
-      next_file_number_ = std::max(next_file_number_, number + 1);
+    if (ParseSstableFileName(name, &number) && number >= next_file_number_.load()) {
+      next_file_number_.store(number + 1);
     }
   }
   worker_.Start();
@@ -723,7 +723,7 @@ bool Engine::StartFlush(Status* status, bool no_survivors) {
     FlushInput in;
     in.db_id = tiers->id;
     in.table = db.active;
-    in.file_number = next_file_number_++;
+    in.file_number = next_file_number_.fetch_add(1);
     next.inputs.push_back(std::move(in));
     v->dbs[i] = tiers;
     db.active = std::make_shared<MemTable>();
@@ -731,9 +731,6 @@ bool Engine::StartFlush(Status* status, bool no_survivors) {
   InstallVersion(v);
   next.running = true;
   flush_ = std::move(next);
-  if (!flush_.inputs.empty()) {
-    oldest_pending_file_ = std::min(oldest_pending_file_, flush_.inputs.front().file_number);
-  }
   PostFlushJob();
   return true;
 }
@@ -833,16 +830,16 @@ void Engine::InstallFlush(FlushResult result) {
   stats_.last_save_unix = UnixTimeMs() / 1000;
   stats_.changes_since_save = 0;
   flush_ = FlushState();
-  oldest_pending_file_ = UINT64_MAX;
   PostManifestWrite(wal_->ForgetGenerationsBefore(version_->wal_floor));
   wal_base_size_ = wal_->total_size();
+  MaybeStartCompaction();
 }
 
 Manifest Engine::BuildManifest(const Version& v) const {
   Manifest m;
   m.wal_floor = v.wal_floor;
   m.last_sequence = sequence_;
-  m.next_file_number = next_file_number_;
+  m.next_file_number = next_file_number_.load();
   for (uint64_t id : v.floor_ids) {
     std::shared_ptr<const DbTiers> tiers = v.Find(id);
     ManifestDatabase d;
@@ -869,7 +866,7 @@ void Engine::PostManifestWrite(std::vector<std::string> wal_paths) {
       for (const auto& t : level) keep.insert(t->meta.file_number);
     }
   }
-  uint64_t pending_floor = oldest_pending_file_;
+  uint64_t pending_floor = PendingFileFloor();
   manifests_pending_++;
   FileSystem* fs = fs_;
   std::string dir = options_.dir;
@@ -909,8 +906,103 @@ void Engine::OnSecondTick() {
   }
 }
 
+uint64_t Engine::PendingFileFloor() const {
+  uint64_t floor = UINT64_MAX;
+  for (const FlushInput& in : flush_.inputs) floor = std::min(floor, in.file_number);
+  if (compaction_.running) floor = std::min(floor, compaction_.first_file);
+  return floor;
+}
+
+bool Engine::MaybeStartCompaction() {
+  if (compaction_.running || !open_) return false;
+  for (size_t i = 0; i < dbs_.size(); i++) {
+    const DbTiers& tiers = *version_->dbs[i];
+    CompactionJob job;
+    if (!PickCompaction(tiers, &compaction_cursors_[tiers.id], &job)) continue;
+    compaction_.running = true;
+    compaction_.first_file = next_file_number_.load();
+    CompactionOptions opts;
+    opts.fs = fs_;
+    opts.dir = options_.dir;
+    opts.sstable = options_.sstable;
+    opts.next_file_number = &next_file_number_;
+    worker_.Post([this, job = std::move(job), opts]() mutable {
+      CompactionResult result = RunCompaction(std::move(job), opts);
+      PostToLoop([this, result = std::move(result)]() mutable {
+        InstallCompaction(std::move(result));
+      });
+    });
+    return true;
+  }
+  return false;
+}
+
+void Engine::InstallCompaction(CompactionResult result) {
+  compaction_.running = false;
+  if (!result.status.ok()) {
+    stats_.compaction_errors++;
+    organic::Log(LogLevel::kWarning, "Compaction failed: %s", result.status.ToString().c_str());
+    return;
+  }
+  const CompactionJob& job = result.job;
+  std::shared_ptr<const DbTiers> current = version_->Find(job.db_id);
+  auto holds = [](const TableList& level, const std::shared_ptr<const TableFile>& t) {
+    return std::find(level.begin(), level.end(), t) != level.end();
+  };
+  bool intact = current != nullptr && current->levels.size() > job.input_level;
+  for (const auto& t : job.upper) intact = intact && holds(current->levels[job.input_level], t);
+  for (const auto& t : job.lower) {
+    intact = intact && current->levels.size() > job.output_level &&
+             holds(current->levels[job.output_level], t);
+  }
+  // A FLUSHDB that removed the database drops the outputs (the next manifest's garbage pass
+  // deletes their files).
+  if (!intact) return;
+  auto tiers = std::make_shared<DbTiers>(*current);
+  if (tiers->levels.size() <= job.output_level) tiers->levels.resize(job.output_level + 1);
+  auto remove = [](TableList* level, const TableList& gone) {
+    level->erase(std::remove_if(level->begin(), level->end(),
+                                [&](const auto& t) {
+                                  return std::find(gone.begin(), gone.end(), t) != gone.end();
+                                }),
+                 level->end());
+  };
+  remove(&tiers->levels[job.input_level], job.upper);
+  remove(&tiers->levels[job.output_level], job.lower);
+  TableList& out = tiers->levels[job.output_level];
+  out.insert(out.end(), result.outputs.begin(), result.outputs.end());
+  std::sort(out.begin(), out.end(),
+            [](const auto& a, const auto& b) { return a->meta.smallest < b->meta.smallest; });
+  auto v = EditVersion();
+  for (auto& d : v->dbs) {
+    if (d->id == job.db_id) d = tiers;
+  }
+  for (auto& d : v->retired) {
+    if (d->id == job.db_id) d = tiers;
+  }
+  InstallVersion(v);
+  stats_.compactions++;
+  stats_.compaction_bytes_read += result.bytes_read;
+  stats_.compaction_bytes_written += result.bytes_written;
+  PostManifestWrite({});
+  MaybeStartCompaction();  // the output level may now be over its target
+  // Keys the merge found expired go through the normal delete (exact counts, WAL record).
+  int64_t now = UnixTimeMs();
+  for (size_t i = 0; i < dbs_.size(); i++) {
+    if (version_->dbs[i]->id != job.db_id) continue;
+    for (const auto& [key, expire_at] : result.expired) {
+      Found f;
+      Lookup(static_cast<int>(i), key, false, &f);
+      if (f.live() && f.record.expire_at_ms == expire_at && IsExpired(expire_at, now)) {
+        ExpireKey(static_cast<int>(i), key);
+        stats_.compaction_expired_found++;
+      }
+    }
+  }
+}
+
 Status Engine::WaitForBackground() {
-  while (flush_.running || manifests_pending_ > 0) {
+  while (flush_.running || compaction_.running || manifests_pending_ > 0) {
     if (flush_.running && flush_.failed) return Status::IOError("metabolic flush failed");
     {
       std::unique_lock lock(done_mu_);
@@ -956,6 +1048,7 @@ Status Engine::Reload() {
   sequence_ = 0;
   stats_.recovery = WalRecoveryReport();
   flush_ = FlushState();
+  compaction_ = CompactionState();
   return Open();
 }
 

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -33,6 +34,7 @@
 #include <vector>
 
 #include "engine/background_worker.h"
+#include "engine/compaction.h"
 #include "engine/expire_index.h"
 #include "engine/flush_job.h"
 #include "engine/memtable.h"
@@ -97,6 +99,11 @@ struct EngineStats {
   uint64_t last_flush_clean_dropped = 0;
   uint64_t flush_bytes_written = 0;
   uint64_t read_errors = 0;
+  uint64_t compactions = 0;
+  uint64_t compaction_errors = 0;
+  uint64_t compaction_bytes_read = 0;
+  uint64_t compaction_bytes_written = 0;
+  uint64_t compaction_expired_found = 0;
 };
 
 class Engine {
@@ -177,7 +184,11 @@ class Engine {
   // DEBUG RELOAD: writes every MemTable to SSTables, then reopens the engine from disk with
   // empty MemTables.
   Status Reload();
-  // Blocks until no flush or manifest write is pending (SAVE, tests).
+  // Starts the most urgent compaction of any database (compaction.h) if none is running.
+  // Returns true if one was started.
+  bool MaybeStartCompaction();
+  bool compaction_in_progress() const { return compaction_.running; }
+  // Blocks until no flush, compaction or manifest write is pending (SAVE, tests).
   Status WaitForBackground();
 
   // The first table read error since the last call (then cleared); OK if none.
@@ -232,6 +243,9 @@ class Engine {
   };
   void PostFlushJob();
   void InstallFlush(FlushResult result);
+  void InstallCompaction(CompactionResult result);
+  // Table files numbered >= this may belong to a job not installed yet: never garbage.
+  uint64_t PendingFileFloor() const;
   // Writes the manifest of the current Version on the worker; deletes wal_paths and the table
   // files no Version references once it is durable.
   void PostManifestWrite(std::vector<std::string> wal_paths);
@@ -280,10 +294,16 @@ class Engine {
   uint64_t manifests_pending_ = 0;          // manifest writes posted, not yet durable
 
   FlushState flush_;
+  struct CompactionState {
+    bool running = false;
+    uint64_t first_file = 0;  // next_file_number_ when the job was posted
+  };
+  CompactionState compaction_;
+  // Round-robin key per level of each database id (PickCompaction's cursor).
+  std::map<uint64_t, std::vector<std::string>> compaction_cursors_;
   double temperature_ = 0;
-  uint64_t next_file_number_ = 1;
-  // Table files numbered >= this may belong to a job not installed yet: never garbage.
-  uint64_t oldest_pending_file_ = UINT64_MAX;
+  // Next sst-N.sst number; the flush (loop) and compaction (worker) both allocate.
+  std::atomic<uint64_t> next_file_number_{1};
   std::deque<std::string> read_buffers_;  // values of table records handed out as views
   Status read_error_;
   std::vector<uint64_t> doorkeeper_;

@@ -360,6 +360,20 @@ std::string Server::Info(const std::vector<std::string>& requested) {
       w.Field(field.c_str(), "tables=" + std::to_string(level_tables[i]) +
                                  ",bytes=" + std::to_string(level_bytes[i]));
     }
+    w.Field("organic_compaction_in_progress", engine_->compaction_in_progress() ? "1" : "0");
+    w.Field("organic_compactions", es.compactions);
+    w.Field("organic_compaction_errors", es.compaction_errors);
+    w.Field("organic_compaction_bytes_read", es.compaction_bytes_read);
+    w.Field("organic_compaction_bytes_written", es.compaction_bytes_written);
+    w.Field("organic_compaction_expired_keys", es.compaction_expired_found);
+    // Table bytes written (flushes + compactions) per byte flushed.
+    char amp[32];
+    snprintf(amp, sizeof(amp), "%.2f",
+             es.flush_bytes_written == 0
+                 ? 0.0
+                 : static_cast<double>(es.flush_bytes_written + es.compaction_bytes_written) /
+                       static_cast<double>(es.flush_bytes_written));
+    w.Field("organic_write_amplification", amp);
     w.Field("organic_read_errors", es.read_errors);
     w.Field("organic_sequence", engine_->sequence());
   }

@@ -267,6 +267,7 @@ void Server::Cron() {
   int64_t period_us = 1000000 / std::max(1, cfg.hz);
   int64_t budget = period_us * (25 + 2 * (cfg.active_expire_effort - 1)) / 100;
   engine_->ActiveExpireCycle(budget);
+  engine_->MaybeStartCompaction();
   int64_t now = UnixTimeMs();
   cached_now_ms_ = now;
   if (cfg.timeout > 0) {

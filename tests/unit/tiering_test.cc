@@ -74,7 +74,7 @@ TEST_CASE("tiering: random writes, deletes, TTLs, FLUSHDB and SWAPDB across flus
   const int64_t far = UnixTimeMs() + 3600 * 1000;
   std::mt19937 rng(12345);
   Model model;
-  uint64_t disk_hits = 0, promotions = 0, flushes = 0;  // over every engine instance
+  uint64_t disk_hits = 0, promotions = 0, flushes = 0, compactions = 0;  // every instance
   auto e = Open(dir.path(), kDbs);
   for (int step = 0; step < 6000; step++) {
     int db = static_cast<int>(rng() % kDbs);
@@ -124,6 +124,7 @@ TEST_CASE("tiering: random writes, deletes, TTLs, FLUSHDB and SWAPDB across flus
       disk_hits += e->stats().disk_hits;
       promotions += e->stats().promotions;
       flushes += e->stats().flushes;
+      compactions += e->stats().compactions;
       e.reset();  // a stop without waiting for the worker: the WAL must cover it
       e = Open(dir.path(), kDbs);
     }
@@ -135,7 +136,10 @@ TEST_CASE("tiering: random writes, deletes, TTLs, FLUSHDB and SWAPDB across flus
   disk_hits += e->stats().disk_hits;
   promotions += e->stats().promotions;
   flushes += e->stats().flushes;
-  MESSAGE("disk hits ", disk_hits, ", promotions ", promotions, ", flushes ", flushes);
+  compactions += e->stats().compactions;
+  MESSAGE("disk hits ", disk_hits, ", promotions ", promotions, ", flushes ", flushes,
+          ", compactions ", compactions);
+  CHECK(compactions > 20);
   CHECK(disk_hits > 100);
   CHECK(promotions > 2);
   CHECK(flushes > 50);
@@ -239,4 +243,73 @@ TEST_CASE("tiering: RANDOMKEY and SCAN work on a database that lives on disk") {
   REQUIRE(e->RandomKey(1, &key));
   CHECK(key == "r0");
   CHECK(e->KeyCount(1) == 1);
+}
+
+TEST_CASE("tiering: compaction bounds level 0, drops shadowed versions and tombstones, keeps "
+          "every live key and the counts") {
+  TempDir dir;
+  std::map<std::string, std::string> model;
+  {
+    auto e = Open(dir.path());
+    std::mt19937 rng(7);
+    for (int round = 0; round < 40; round++) {
+      for (int i = 0; i < 300; i++) {
+        std::string key = "c" + std::to_string(rng() % 2000);
+        if (rng() % 5 == 0) {
+          e->Delete(0, key);
+          model.erase(key);
+        } else {
+          std::string value = "v" + std::to_string(round) + "-" + std::to_string(i);
+          e->Put(0, key, ValueType::kString, value, 0);
+          model[key] = value;
+        }
+      }
+      REQUIRE(e->Flush().ok());
+      REQUIRE(e->WaitForBackground().ok());
+      // Level 0 never exceeds its trigger once the compactions triggered by the flush ran.
+      CHECK(e->version()->dbs[0]->levels[0].size() < kL0CompactionTrigger);
+    }
+    CHECK(e->stats().compactions >= 10);
+    CHECK(e->KeyCount(0) == model.size());
+    const DbTiers& tiers = *e->version()->dbs[0];
+    // The merged level holds each live key once and no tombstone (nothing is below level 1).
+    CHECK(tiers.levels.size() >= 2);
+    uint64_t entries = 0;
+    for (const auto& t : tiers.levels[1]) entries += t->meta.entries;
+    CHECK(entries <= model.size() + 300 * kL0CompactionTrigger);
+    CHECK(tiers.table_keys == model.size());
+    for (const auto& [k, v] : model) REQUIRE(e->Get(0, k, LookupMode::kNoTouch)->value == v);
+    // Every table file in the directory is live: replaced ones were deleted.
+    size_t files = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir.path())) {
+      if (entry.path().extension() == ".sst") files++;
+    }
+    CHECK(files == tiers.table_count());
+  }
+  auto e = Open(dir.path());
+  CHECK(e->KeyCount(0) == model.size());
+  for (const auto& [k, v] : model) REQUIRE(e->Get(0, k, LookupMode::kNoTouch)->value == v);
+}
+
+TEST_CASE("tiering: compaction reports keys that expired on disk and the loop deletes them") {
+  TempDir dir;
+  auto e = Open(dir.path());
+  int64_t soon = UnixTimeMs() + 100;
+  for (int t = 0; t < 4; t++) {
+    for (int i = 0; i < 50; i++) {
+      e->Put(0, "x" + std::to_string(t) + "-" + std::to_string(i), ValueType::kString, "v",
+             t == 0 ? soon : 0);
+    }
+    if (t == 0) {
+      REQUIRE(e->Reload().ok());  // forget the expire index: only the compaction can find them
+      while (UnixTimeMs() <= soon) usleep(10000);
+    } else {
+      REQUIRE(e->Flush().ok());
+    }
+  }
+  REQUIRE(e->WaitForBackground().ok());
+  CHECK(e->stats().compactions >= 1);
+  CHECK(e->stats().compaction_expired_found == 50);
+  CHECK(e->KeyCount(0) == 150);
+  CHECK(e->VolatileCount(0) == 0);
 }
