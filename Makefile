@@ -38,12 +38,18 @@ test-integration:
 
 test-compat: test-diff test-tcl test-clients
 
+# Each suite runs twice: with the default budget (keys stay in memory) and through
+# small-budget-server.sh, where a flush follows almost every write so most keys are on disk.
 test-diff:
 	/usr/bin/python3 redis-compat/diff/runner.py --organic-bin $(SERVER)
+	ORGANIC_SERVER_BIN=$(CURDIR)/$(SERVER) /usr/bin/python3 redis-compat/diff/runner.py \
+	  --organic-bin redis-compat/small-budget-server.sh
 
 test-tcl:
 	bash redis-compat/tcl/fetch-redis-tests.sh
 	bash redis-compat/tcl/run-tcl.sh --server-bin $(SERVER)
+	ORGANIC_SERVER_BIN=$(CURDIR)/$(SERVER) bash redis-compat/tcl/run-tcl.sh \
+	  --server-bin $(CURDIR)/redis-compat/small-budget-server.sh
 
 test-clients:
 	bash redis-compat/clients/run-clients.sh --server-bin $(SERVER)
@@ -55,13 +61,13 @@ test-asan: deps
 	./$(ASAN_BUILD_DIR)/unit_tests
 	./$(ASAN_BUILD_DIR)/integration_tests
 
-# The engine's threaded unit tests (WAL fsync on the worker, background worker, file layer)
-# under ThreadSanitizer.
+# The engine's threaded unit tests (WAL fsync, flushes and compactions on the worker, the
+# background worker, the file layer) under ThreadSanitizer.
 TSAN_BUILD_DIR ?= build-tsan
 test-tsan: deps-build
 	cmake -S . -B $(TSAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=Debug -DORGANIC_TSAN=ON
 	cmake --build $(TSAN_BUILD_DIR) -j$(JOBS) --target unit_tests
-	./$(TSAN_BUILD_DIR)/unit_tests -tc="engine:*,file:*,fault injection:*,wal:*"
+	./$(TSAN_BUILD_DIR)/unit_tests -tc="engine:*,tiering:*,file:*,fault injection:*,wal:*"
 
 bench: build
 	bash tools/bench-vs-redis.sh

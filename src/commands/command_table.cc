@@ -124,6 +124,7 @@ void RegisterAllCommands(CommandTable* table) {
   RegisterExpireCommands(table);
   RegisterServerCommands(table);
   RegisterIntrospectionCommands(table);
+  RegisterOrganicCommands(table);
 }
 
 }  // namespace organic::commands

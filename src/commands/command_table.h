@@ -59,6 +59,7 @@ void RegisterKeyspaceCommands(CommandTable* table);
 void RegisterExpireCommands(CommandTable* table);
 void RegisterServerCommands(CommandTable* table);
 void RegisterIntrospectionCommands(CommandTable* table);  // COMMAND, CONFIG, INFO, OBJECT ...
+void RegisterOrganicCommands(CommandTable* table);  // ORGANIC TEMPERATURE, HELP
 void RegisterAllCommands(CommandTable* table);
 
 // "ERR unknown command 'foo', with args beginning with: 'a' 'b' "

@@ -386,6 +386,14 @@ void InfoCommand(CommandContext& ctx) {
 
 bool IsLfuPolicy(const std::string& policy) { return policy.find("lfu") != std::string::npos; }
 
+// OBJECT FREQ answers with the key's access count under the organic policy (the counter the
+// metabolic flush compares with the temperature) and, as Redis does, under an LFU policy.
+// Under the other Redis policies it keeps Redis's error, so clients written for Redis see
+// Redis's behaviour there.
+bool FreqTracked(const std::string& policy) {
+  return policy == "organic" || IsLfuPolicy(policy);
+}
+
 const char* StringEncoding(const engine::RecordView& rec) {
   int64_t v;
   if (rec.encoding == engine::EncodingHint::kRaw) return "raw";
@@ -432,7 +440,7 @@ void ObjectCommand(CommandContext& ctx) {
   if (ArgIs(sub, "ENCODING")) {
     ctx.reply->Bulk(StringEncoding(*rec));
   } else if (ArgIs(sub, "FREQ")) {
-    if (!IsLfuPolicy(policy)) {
+    if (!FreqTracked(policy)) {
       ctx.reply->Error(
           "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please "
           "note that when switching between policies at runtime LRU and LFU data will take some "

@@ -449,6 +449,7 @@ std::optional<RecordView> Engine::Get(int db, std::string_view key, LookupMode m
 
 void Engine::Put(int db, std::string_view key, ValueType type, std::string_view value,
                  int64_t expire_at_ms, EncodingHint encoding) {
+  if (!read_error_.ok()) return;  // see TakeReadError
   Mutation m;
   m.op = MutationOp::kPut;
   m.db = static_cast<uint32_t>(db);
@@ -464,7 +465,7 @@ void Engine::Put(int db, std::string_view key, ValueType type, std::string_view 
 bool Engine::Delete(int db, std::string_view key) {
   Found f;
   Lookup(db, key, false, &f);
-  if (!f.live()) return false;
+  if (!f.live() || !read_error_.ok()) return false;
   bool live = !IsExpired(f.record.expire_at_ms, UnixTimeMs());
   if (!live) stats_.expired_keys++;
   Mutation m;
@@ -477,6 +478,7 @@ bool Engine::Delete(int db, std::string_view key) {
 }
 
 void Engine::ExpireKey(int db, std::string_view key) {
+  if (!read_error_.ok()) return;
   // Copy: key may point into the entry being deleted.
   std::string owned(key);
   Mutation m;
@@ -489,7 +491,7 @@ void Engine::ExpireKey(int db, std::string_view key) {
 }
 
 bool Engine::SetExpire(int db, std::string_view key, int64_t expire_at_ms) {
-  if (!Get(db, key, LookupMode::kWrite).has_value()) return false;
+  if (!Get(db, key, LookupMode::kWrite).has_value() || !read_error_.ok()) return false;
   Mutation m;
   m.op = MutationOp::kSetExpire;
   m.db = static_cast<uint32_t>(db);
@@ -1018,6 +1020,13 @@ Status Engine::Flush() {
   Status st;
   if (!StartFlush(&st)) return st;
   return WaitForBackground();
+}
+
+bool Engine::WritesShouldStall() const {
+  if (!flush_.running || options_.memtable_budget == 0) return false;
+  size_t active = 0;
+  for (const Database& db : dbs_) active += db.active->memory_bytes();
+  return active >= options_.memtable_budget;
 }
 
 bool Engine::MaybeStartAutoFlush(int percentage, uint64_t min_size) {

@@ -175,6 +175,9 @@ class Engine {
   // flush is already running or *status is an error. no_survivors puts every key on disk.
   bool StartFlush(Status* status, bool no_survivors = false);
   bool flush_in_progress() const { return flush_.running; }
+  // True while a flush runs and the active MemTables have reached the whole budget: the
+  // server then holds write commands until the flush frees memory (a bounded stall).
+  bool WritesShouldStall() const;
   // SAVE: a whole flush now, waiting until its manifest is durable. Blocks the caller.
   Status Flush();
   // Starts a flush when the MemTables outgrow their budget, or when the WAL has grown past
@@ -191,11 +194,14 @@ class Engine {
   // Blocks until no flush, compaction or manifest write is pending (SAVE, tests).
   Status WaitForBackground();
 
-  // The first table read error since the last call (then cleared); OK if none.
+  // The first table read error since the last call (then cleared); OK if none. While one is
+  // pending, Put/Delete/SetExpire change nothing: a command that could not read a key must not
+  // write on the belief that it is absent. The server takes it after every command.
   Status TakeReadError();
 
   void set_fsync_policy(FsyncPolicy p) { wal_->set_policy(p); }
   void set_memtable_budget(uint64_t bytes) { options_.memtable_budget = bytes; }
+  uint64_t memtable_budget() const { return options_.memtable_budget; }
   void set_ewma_alpha(double alpha) { options_.ewma_alpha = alpha; }
   const WalLog& wal() const { return *wal_; }
   const EngineStats& stats() const { return stats_; }

@@ -163,7 +163,7 @@ void Config::Define() {
   add_memory("maxmemory", &v->maxmemory, 0, true);
   add_enum("maxmemory-policy", &v->maxmemory_policy,
            {"volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru",
-            "allkeys-lfu", "allkeys-random", "noeviction"},
+            "allkeys-lfu", "allkeys-random", "noeviction", "organic"},
            true);
   add_int("maxmemory-samples", &v->maxmemory_samples, 1, 64, true);
   add_memory("organic-memtable-budget", &v->organic_memtable_budget, 0, true);

@@ -64,7 +64,8 @@ void Connection::Start() {
 }
 
 void Connection::UpdateReadState() {
-  bool want = !closing_ && !close_when_flushed_ && output_bytes() < kPauseReadingOutputBytes;
+  bool want = !closing_ && !close_when_flushed_ && !held_command_ &&
+              output_bytes() < kPauseReadingOutputBytes;
   if (want && !reading_) {
     uv_read_start(reinterpret_cast<uv_stream_t*>(&handle_), OnAlloc, OnRead);
     reading_ = true;
@@ -113,7 +114,16 @@ void Connection::OnData(const char* data, size_t len) {
     protocol::RequestParser::Result r = parser_.Parse(data + offset, len - offset, &consumed);
     offset += consumed;
     if (r == protocol::RequestParser::Result::kComplete) {
-      server_->Execute(this, std::span<const std::string>(parser_.args(), parser_.argc()));
+      std::span<const std::string> args(parser_.args(), parser_.argc());
+      if (server_->ShouldStallWrite(args)) {
+        // Memory is over budget while a flush runs: hold this write (and everything after
+        // it, to keep the order) until the flush frees memory. Nothing is refused.
+        held_command_ = true;
+        pending_input_.assign(data + offset, len - offset);
+        server_->AddStalled(this);
+        break;
+      }
+      server_->Execute(this, args);
       if (session_.close_after_reply) close_when_flushed_ = true;
     } else if (r == protocol::RequestParser::Result::kError) {
       out_ += "-ERR ";
@@ -200,6 +210,16 @@ void Connection::OnWriteDone(uv_write_t* req, int status) {
     self->server_->QueueWrite(self);
   }
   self->UpdateReadState();
+}
+
+void Connection::ResumeAfterStall() {
+  if (!held_command_ || closing_) return;
+  held_command_ = false;
+  server_->Execute(this, std::span<const std::string>(parser_.args(), parser_.argc()));
+  if (session_.close_after_reply) close_when_flushed_ = true;
+  if (!out_.empty() || close_when_flushed_) server_->QueueWrite(this);
+  if (!pending_input_.empty() && !close_when_flushed_) OnData("", 0);
+  UpdateReadState();
 }
 
 void Connection::Close(bool graceful) {

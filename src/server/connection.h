@@ -38,6 +38,9 @@ class Connection {
   void OnData(const char* data, size_t len);
   // Writes pending output; called by the server's before-sleep hook.
   void FlushOutput();
+  // Runs the write command held by a write stall, then the input that queued behind it.
+  void ResumeAfterStall();
+  bool stalled() const { return held_command_; }
   // Closes the socket (after pending output when graceful) and frees this object later.
   void Close(bool graceful);
 
@@ -63,6 +66,8 @@ class Connection {
   // output reaches the pause threshold, and resumes here when reading restarts. At most one
   // read's worth (the server's read buffer size) since reading stops at the same time.
   std::string pending_input_;
+  // A parsed write command (still in parser_.args()) waiting for the end of a write stall.
+  bool held_command_ = false;
   std::string inflight_;  // bytes owned by the in-flight uv_write (empty when none)
   bool write_in_flight_ = false;
   bool closing_ = false;

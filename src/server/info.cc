@@ -374,6 +374,9 @@ std::string Server::Info(const std::vector<std::string>& requested) {
                  : static_cast<double>(es.flush_bytes_written + es.compaction_bytes_written) /
                        static_cast<double>(es.flush_bytes_written));
     w.Field("organic_write_amplification", amp);
+    w.Field("organic_write_stalls", stats_.write_stalls);
+    w.FieldI("organic_write_stall_usec", static_cast<int64_t>(stats_.write_stall_us));
+    w.Field("organic_write_stalls_cut", stats_.write_stalls_cut);
     w.Field("organic_read_errors", es.read_errors);
     w.Field("organic_sequence", engine_->sequence());
   }

@@ -208,7 +208,15 @@ void Server::Execute(Connection* conn, std::span<const std::string> args) {
   session.last_command = &spec->name;
   int64_t start = MonotonicUs();
   commands::CommandContext ctx{args, &reply, engine_.get(), &session, this};
+  const size_t reply_start = reply.buffer()->size();
   spec->handler(ctx);
+  // A damaged table met by this command: the engine refused the command's writes, and its
+  // reply (built as if the key were absent) is replaced by the error naming the file.
+  Status read_error = engine_->TakeReadError();
+  if (!read_error.ok()) {
+    reply.buffer()->resize(reply_start);
+    reply.Error("ERR disk read failed: " + read_error.ToString());
+  }
   ServerStats::CommandStat& cs = stats_.commands[spec->id];
   cs.calls++;
   cs.usec += static_cast<uint64_t>(MonotonicUs() - start);
@@ -236,6 +244,43 @@ void Server::OnConnectionClosed(Connection* conn) {
     conn->queued_for_write = false;
   }
   if (current_client_ == conn) current_client_ = nullptr;
+  stalled_.erase(std::remove(stalled_.begin(), stalled_.end(), conn), stalled_.end());
+}
+
+// A stall lasts at most this long: memory may overshoot the budget rather than a client wait
+// on a slow disk indefinitely.
+constexpr int64_t kMaxWriteStallUs = 1000 * 1000;
+
+bool Server::ShouldStallWrite(std::span<const std::string> args) {
+  if (engine_->memtable_budget() == 0) return false;  // no budget: never stall
+  const commands::CommandSpec* spec = table_.Find(args[0]);
+  if (spec == nullptr || !(spec->flags & commands::kWrite)) return false;
+  // One loop iteration may read megabytes of pipelined writes: the budget is checked per
+  // write, not only once per iteration.
+  const ConfigValues& cfg = config_->values();
+  engine_->MaybeStartAutoFlush(cfg.auto_aof_rewrite_percentage, cfg.auto_aof_rewrite_min_size);
+  if (!engine_->WritesShouldStall()) return false;
+  return stalled_.empty() || MonotonicUs() - stall_started_us_ <= kMaxWriteStallUs;
+}
+
+void Server::AddStalled(Connection* conn) {
+  if (stalled_.empty()) {
+    stall_started_us_ = MonotonicUs();
+    stats_.write_stalls++;
+  }
+  stalled_.push_back(conn);
+}
+
+void Server::MaybeEndWriteStall(bool force) {
+  if (stalled_.empty()) return;
+  int64_t waited = MonotonicUs() - stall_started_us_;
+  bool too_long = waited > kMaxWriteStallUs;
+  if (!force && !too_long && engine_->WritesShouldStall()) return;
+  if (too_long) stats_.write_stalls_cut++;
+  stats_.write_stall_us += static_cast<uint64_t>(waited);
+  std::vector<Connection*> resume;
+  resume.swap(stalled_);
+  for (Connection* conn : resume) conn->ResumeAfterStall();
 }
 
 void Server::OnBeforeSleep(uv_check_t* handle) { static_cast<Server*>(handle->data)->BeforeSleep(); }
@@ -243,6 +288,8 @@ void Server::OnBeforeSleep(uv_check_t* handle) { static_cast<Server*>(handle->da
 void Server::BeforeSleep() {
   cached_now_ms_ = UnixTimeMs();
   engine_->PollBackground();
+  LogBackgroundReadError();
+  MaybeEndWriteStall(false);
   // Checked every iteration, not only in the cron: a burst of writes must not run far past
   // the MemTable budget before the next flush starts.
   const ConfigValues& cfg = config_->values();
@@ -268,6 +315,8 @@ void Server::Cron() {
   int64_t budget = period_us * (25 + 2 * (cfg.active_expire_effort - 1)) / 100;
   engine_->ActiveExpireCycle(budget);
   engine_->MaybeStartCompaction();
+  LogBackgroundReadError();
+  MaybeEndWriteStall(false);
   int64_t now = UnixTimeMs();
   cached_now_ms_ = now;
   if (cfg.timeout > 0) {
@@ -286,6 +335,13 @@ void Server::Cron() {
     last_second_tick_ms_ = now;
     engine_->OnSecondTick();
   }
+}
+
+void Server::LogBackgroundReadError() {
+  // Reads outside commands (expiry, compaction results) must not leave an error behind for
+  // the next command.
+  Status st = engine_->TakeReadError();
+  if (!st.ok()) Log(LogLevel::kWarning, "Disk read failed: %s", st.ToString().c_str());
 }
 
 void Server::OnSignal(uv_signal_t* handle, int signum) {

@@ -40,6 +40,9 @@ struct ServerStats {
     uint64_t rejected_calls = 0;
   };
   std::vector<CommandStat> commands;  // by CommandSpec::id (commandstats)
+  uint64_t write_stalls = 0;       // stall episodes (INFO organic)
+  uint64_t write_stall_us = 0;     // total time writes were held
+  uint64_t write_stalls_cut = 0;   // episodes ended by the time bound, not by the flush
 };
 
 class Server : public commands::ServerApi {
@@ -56,6 +59,10 @@ class Server : public commands::ServerApi {
   void Execute(Connection* conn, std::span<const std::string> args);
   void QueueWrite(Connection* conn);
   void OnConnectionClosed(Connection* conn);
+  // Write stall: true if args is a write command and the MemTables are over budget while a
+  // flush runs; the connection then holds it (AddStalled) until MaybeEndWriteStall.
+  bool ShouldStallWrite(std::span<const std::string> args);
+  void AddStalled(Connection* conn);
   // A read buffer shared by every connection: the parser copies what it keeps, so one buffer
   // serves all reads on the single loop thread.
   char* read_buffer() { return read_buffer_.data(); }
@@ -89,6 +96,9 @@ class Server : public commands::ServerApi {
   void BeforeSleep();
   void Cron();
   void Shutdown();
+  void LogBackgroundReadError();
+  // Resumes stalled connections once memory is back under budget or the stall is too long.
+  void MaybeEndWriteStall(bool force);
   void ApplyLogConfig();
 
   std::unique_ptr<Config> config_;
@@ -104,6 +114,8 @@ class Server : public commands::ServerApi {
   commands::ScanCursorTable scan_cursors_;
   std::unordered_map<uint64_t, Connection*> clients_;  // id -> live connection
   std::vector<Connection*> pending_writes_;
+  std::vector<Connection*> stalled_;  // holding a write until a flush frees memory
+  int64_t stall_started_us_ = 0;
   Connection* current_client_ = nullptr;  // the client whose command is running
   std::string read_buffer_;
   uint64_t next_client_id_ = 1;
