@@ -749,7 +749,9 @@ void Engine::PostFlushJob() {
   opts.no_survivors = flush_.no_survivors;
   std::vector<FlushInput> inputs = flush_.inputs;
   worker_.Post([this, inputs = std::move(inputs), opts = std::move(opts)] {
+    if (Crash("flush:before-tables")) return;
     FlushResult result = RunFlush(inputs, opts);
+    if (Crash("flush:tables-written")) return;
     PostToLoop([this, result = std::move(result)]() mutable { InstallFlush(std::move(result)); });
   });
 }
@@ -874,9 +876,12 @@ void Engine::PostManifestWrite(std::vector<std::string> wal_paths) {
   std::string dir = options_.dir;
   worker_.Post([this, fs, dir, manifest = std::move(manifest), keep = std::move(keep),
                 wal_paths = std::move(wal_paths), pending_floor] {
+    if (Crash("manifest:before-write")) return;
     Status st = WriteManifest(fs, dir, manifest);
     if (st.ok()) {
+      if (Crash("manifest:written")) return;
       for (const std::string& path : wal_paths) fs->RemoveFile(path);
+      if (Crash("manifest:wal-deleted")) return;
       std::vector<std::string> children;
       if (fs->GetChildren(dir, &children).ok()) {
         for (const std::string& name : children) {
@@ -929,7 +934,9 @@ bool Engine::MaybeStartCompaction() {
     opts.sstable = options_.sstable;
     opts.next_file_number = &next_file_number_;
     worker_.Post([this, job = std::move(job), opts]() mutable {
+      if (Crash("compaction:before-tables")) return;
       CompactionResult result = RunCompaction(std::move(job), opts);
+      if (Crash("compaction:tables-written")) return;
       PostToLoop([this, result = std::move(result)]() mutable {
         InstallCompaction(std::move(result));
       });

@@ -63,6 +63,18 @@ struct EngineOptions {
   // Called from the worker thread when a result waits for PollBackground (the server wakes its
   // loop with it). May be empty: then results wait for the next PollBackground call.
   std::function<void()> wake_loop;
+  // Test-only fault points: called on the worker before each step of a flush, compaction or
+  // manifest update with the step's name (kFaultPoints in engine.cc). Returning true stops the
+  // job right there, as if the process died: nothing after it happens and no result reaches
+  // the loop. Crash tests pair it with FaultInjectionFileSystem::DropUnsyncedData.
+  std::function<bool(const char* point)> fault_point;
+};
+
+// Every fault point name, in the order a flush and its manifest update reach them.
+inline constexpr const char* kFaultPoints[] = {
+    "flush:before-tables",       "flush:tables-written",      "manifest:before-write",
+    "manifest:written",          "manifest:wal-deleted",      "compaction:before-tables",
+    "compaction:tables-written",
 };
 
 // How a read treats the key, as Redis's lookupKey flags do.
@@ -191,6 +203,10 @@ class Engine {
   // Returns true if one was started.
   bool MaybeStartCompaction();
   bool compaction_in_progress() const { return compaction_.running; }
+  // A flush, compaction or manifest write is still pending.
+  bool background_busy() const {
+    return flush_.running || compaction_.running || manifests_pending_ > 0;
+  }
   // Blocks until no flush, compaction or manifest write is pending (SAVE, tests).
   Status WaitForBackground();
 
@@ -258,6 +274,10 @@ class Engine {
   Manifest BuildManifest(const Version& v) const;
   // Runs on the worker: queues fn for the loop and wakes it.
   void PostToLoop(std::function<void()> fn);
+  // Runs on the worker: true if the test hook stops the job at this point.
+  bool Crash(const char* point) const {
+    return options_.fault_point && options_.fault_point(point);
+  }
 
   void InstallVersion(std::shared_ptr<const Version> v);
   // A copy of the current Version for modification.

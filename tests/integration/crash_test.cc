@@ -45,7 +45,7 @@ using std::chrono::milliseconds;
 using Clock = std::chrono::steady_clock;
 
 constexpr uint64_t kDefaultSeed = 20261124;
-constexpr int kCycles = 100;
+constexpr int kCycles = 80;
 // Keys "s:<i>" hold strings of 100-2000 bytes (growing by APPEND); keys "n:<i>" hold integers
 // (INCR/INCRBY). About 2.5 MB of live data against a 64 KB MemTable budget: most keys live only
 // in SSTables, so overwrites and deletes of on-disk keys are the common case.
@@ -276,7 +276,7 @@ class Writer {
       op.want_bulk = s.value;
       Send(&op, {"GETDEL", key});
       op.changes.emplace_back(id, KeyState());
-    } else if (roll < 92) {
+    } else if (roll < 91) {
       // DEL of 2-3 distinct keys in one command.
       std::set<int> ids = {id};
       const size_t n = 2 + rng_() % 2;
@@ -290,6 +290,13 @@ class Writer {
         op.changes.emplace_back(k, KeyState());
       }
       Send(&op, args);
+    } else if (roll < 94 && s.exists) {
+      // RENAME to another key (which it overwrites): two keys change in one command.
+      int to = id;
+      while (to == id) to = Pick(strings_, hot_strings_);
+      Send(&op, {"RENAME", key, KeyName(to)});
+      op.changes.emplace_back(id, KeyState());
+      op.changes.emplace_back(to, s);
     } else {
       // MSET of 2-3 distinct keys (it clears their TTLs).
       std::set<int> ids = {id};
@@ -484,13 +491,18 @@ std::vector<std::string> CheckAgainstModel(const std::vector<KeyState>& certain,
       totals->in_doubt_applied += prefix - static_cast<int64_t>(w->acked());
       continue;
     }
-    // No prefix explains it: say which key is in no allowed state at all, or else that the
-    // surviving in-doubt commands have a gap.
+    // No prefix explains it. Describe each in-doubt command: whether the restarted server shows
+    // its result ("new"), the state before it ("old"), another state the model allows, or none;
+    // a command with both "new" and "old" keys survived only in part (it was not atomic).
     std::ostringstream out;
     out << "writer " << w->index() << ": no prefix of its " << ops.size() - w->acked()
         << " in-doubt commands explains the restarted state (acknowledged " << w->acked()
-        << ")";
+        << "; either a later command survived an earlier lost one, or a command only in part)";
+    std::map<int, KeyState> before;  // in-doubt keys, before command i
+    for (const auto& [id, s] : state) before[id] = acked[id];
     for (size_t i = w->acked(); i < ops.size(); i++) {
+      bool any_new = false, any_old = false;
+      std::string keys;
       for (const auto& [id, after] : ops[i].changes) {
         bool allowed = observed[id] == acked[id];
         for (size_t j = w->acked(); j < ops.size() && !allowed; j++) {
@@ -498,11 +510,26 @@ std::vector<std::string> CheckAgainstModel(const std::vector<KeyState>& certain,
             if (change.first == id && observed[id] == change.second) allowed = true;
           }
         }
-        out << "\n  in-doubt #" << i - w->acked() << " " << ops[i].text << ": " << KeyName(id)
-            << " is " << Describe(observed[id])
-            << (allowed ? "" : " (NOT ANY ALLOWED STATE: acknowledged " + Describe(acked[id]) +
-                                   ", this command's " + Describe(after) + ")");
+        std::string label;
+        if (before[id] == after) {
+          label = "unchanged by it";
+        } else if (observed[id] == after) {
+          label = "new";
+          any_new = true;
+        } else if (observed[id] == before[id]) {
+          label = "old";
+          any_old = true;
+        } else {
+          label = allowed ? "another allowed state" : "NOT ANY ALLOWED STATE";
+        }
+        keys += "\n      " + KeyName(id) + " is " + Describe(observed[id]) + ": " + label;
+        if (label != "new" && label != "unchanged by it") {
+          keys += " (before it " + Describe(before[id]) + ", after it " + Describe(after) + ")";
+        }
       }
+      out << "\n  in-doubt #" << i - w->acked() << " " << ops[i].text
+          << (any_new && any_old ? "  <-- PARTIALLY APPLIED" : "") << keys;
+      for (const auto& [id, after] : ops[i].changes) before[id] = after;
     }
     problems.push_back(out.str());
   }
