@@ -456,7 +456,7 @@ void ObjectCommand(CommandContext& ctx) {
           "adjust.");
       return;
     }
-    ctx.reply->Integer(0);
+    ctx.reply->Integer(ctx.engine->IdleSeconds(ctx.session->db, ctx.args[2]));
   } else {
     int64_t v;
     bool shared = std::string_view(StringEncoding(*rec)) == "int" &&

@@ -112,6 +112,7 @@ Status Engine::OpenTables(const Manifest& manifest) {
 
 Status Engine::Open() {
   int64_t start = MonotonicUs();
+  access_clock_ = static_cast<uint32_t>(UnixTimeMs() / 1000);  // replayed keys count as fresh
   RETURN_IF_ERROR(fs_->CreateDirIfMissing(options_.dir));
   Manifest manifest;
   bool have_manifest = false;
@@ -141,10 +142,16 @@ Status Engine::Open() {
   replaying_ = true;
   Status st = wal_->Recover(
       [this](std::string_view payload) {
-        Mutation m;
-        if (!DecodeMutation(payload, &m)) return Status::Corruption("undecodable mutation");
-        sequence_ = std::max(sequence_, m.sequence);
-        return Apply(m);
+        Status st;
+        bool ok = ForEachMutationPayload(payload, [&](std::string_view one) {
+          Mutation m;
+          if (!DecodeMutation(one, &m)) return false;
+          sequence_ = std::max(sequence_, m.sequence);
+          st = Apply(m);
+          return st.ok();
+        });
+        if (!st.ok()) return st;
+        return ok ? Status::Ok() : Status::Corruption("undecodable mutation");
       },
       &stats_.recovery, version_->wal_floor);
   replaying_ = false;
@@ -285,7 +292,9 @@ Status Engine::Apply(const Mutation& m) {
       uint8_t tier = ShadowBits(old);
       if (!old.live()) db.keys++;
       if (old.live() && old.record.expire_at_ms != 0) db.volatile_keys--;
-      db.active->Upsert(m.key, m.sequence, m.type, m.expire_at_ms, m.value, m.encoding, tier);
+      MemTable::Entry* e =
+          db.active->Upsert(m.key, m.sequence, m.type, m.expire_at_ms, m.value, m.encoding, tier);
+      MemTable::Touch(e, access_clock_);
       if (m.expire_at_ms != 0) {
         db.volatile_keys++;
         db.expires.Add(m.expire_at_ms, m.key);
@@ -316,14 +325,16 @@ Status Engine::Apply(const Mutation& m) {
       RETURN_IF_ERROR(Lookup(static_cast<int>(m.db), m.key, false, &old));
       if (!old.live()) break;
       uint8_t tier = ShadowBits(old);
+      MemTable::Entry* e;
       if (old.in_active) {
-        db.active->SetExpire(m.key, m.sequence, m.expire_at_ms, tier);
+        e = db.active->SetExpire(m.key, m.sequence, m.expire_at_ms, tier);
       } else {
         // Copy the record up: the active MemTable holds every change.
         std::string value(old.record.value);
-        db.active->Upsert(m.key, m.sequence, old.record.type, m.expire_at_ms, value,
-                          old.record.encoding, tier);
+        e = db.active->Upsert(m.key, m.sequence, old.record.type, m.expire_at_ms, value,
+                              old.record.encoding, tier);
       }
+      MemTable::Touch(e, access_clock_);
       if (old.record.expire_at_ms != 0) db.volatile_keys--;
       if (m.expire_at_ms != 0) {
         db.volatile_keys++;
@@ -381,12 +392,44 @@ Status Engine::Apply(const Mutation& m) {
 void Engine::Log(Mutation& m) {
   m.sequence = ++sequence_;
   if (replaying_) return;
-  encode_buf_.clear();
-  EncodeMutation(m, &encode_buf_);
-  Status st = wal_->Append(encode_buf_);
-  if (!st.ok()) organic::Log(LogLevel::kWarning, "WAL append failed: %s", st.ToString().c_str());
   stats_.mutations_logged++;
   stats_.changes_since_save++;
+  if (batching_) {
+    if (batch_.size() <= batch_count_) batch_.emplace_back();
+    std::string& slot = batch_[batch_count_++];
+    slot.clear();
+    EncodeMutation(m, &slot);
+    return;
+  }
+  encode_buf_.clear();
+  EncodeMutation(m, &encode_buf_);
+  AppendToWal(encode_buf_);
+}
+
+void Engine::AppendToWal(std::string_view payload) {
+  Status st = wal_->Append(payload);
+  if (!st.ok()) organic::Log(LogLevel::kWarning, "WAL append failed: %s", st.ToString().c_str());
+}
+
+void Engine::BeginCommand() {
+  batching_ = true;
+  batch_count_ = 0;
+}
+
+void Engine::EndCommand() {
+  AppendBatch();
+  batching_ = false;
+}
+
+void Engine::AppendBatch() {
+  if (batch_count_ == 0) return;
+  if (batch_count_ == 1) {
+    AppendToWal(batch_[0]);  // the common case costs no batch header
+  } else {
+    EncodeMutationBatch(batch_, batch_count_, &encode_buf_);
+    AppendToWal(encode_buf_);
+  }
+  batch_count_ = 0;
 }
 
 bool Engine::MaybePromote(int db, std::string_view key, const TableRecord& r) {
@@ -405,6 +448,7 @@ bool Engine::MaybePromote(int db, std::string_view key, const TableRecord& r) {
   MemTable::Entry* e = d.active->Upsert(key, r.sequence, r.type, r.expire_at_ms, r.value,
                                         r.encoding, MemTable::kClean);
   MemTable::SetAccess(e, 2);  // the two reads that earned it
+  MemTable::Touch(e, access_clock_);
   if (r.expire_at_ms != 0) d.expires.Add(r.expire_at_ms, key);
   stats_.promotions++;
   return true;
@@ -429,6 +473,8 @@ std::optional<RecordView> Engine::Get(int db, std::string_view key, LookupMode m
       MemTable::BumpAccess(f.entry);
       stats_.memory_hits++;
     }
+    // The LRU clock follows Redis's lookupKey: reads made for writes touch the key too.
+    if (mode != LookupMode::kNoTouch) MemTable::Touch(f.entry, access_clock_);
     return MemTable::View(f.entry);
   }
   if (mode == LookupMode::kRead) {
@@ -653,6 +699,164 @@ bool Engine::RandomKey(int db, std::string* key) {
   return false;
 }
 
+void Engine::SampleMemoryKeys(int db, size_t n, bool volatile_only,
+                              std::vector<MemoryKeySample>* out) {
+  Database& d = dbs_[db];
+  const MemTable& table = *d.active;
+  if (n == 0 || table.entry_count() == table.tombstone_count()) return;
+  if (volatile_only && d.volatile_keys == 0) return;
+  auto candidate = [volatile_only](const MemTable::Entry* e) {
+    return !MemTable::IsTombstone(e) && (!volatile_only || MemTable::ExpireAt(e) != 0);
+  };
+  size_t added = 0;
+  auto add = [out, &added](const MemTable::Entry* e) {
+    MemoryKeySample s;
+    s.key = MemTable::Key(e);
+    s.access_count = MemTable::AccessCount(e);
+    s.last_access_s = MemTable::LastAccess(e);
+    s.expire_at_ms = MemTable::ExpireAt(e);
+    out->push_back(s);
+    added++;
+  };
+  if (volatile_only) {
+    SampleExpireIndex(db, n, [&](const MemTable::Entry* e) { add(e); });
+    // A small index was sampled whole; a large one only at its front (the keys expiring
+    // soonest), so random descents below add keys from anywhere.
+    if (added >= n || d.expires.size() <= kSmallExpireIndex) return;
+  }
+  // A random descent lands on any entry; a short walk from there skips tombstones (and, for
+  // volatile_only, keys without a TTL) so a sparse population is still found.
+  constexpr int kMaxWalk = 32;
+  const size_t wanted = n - added;
+  for (size_t tries = 0; added < n && tries < 2 * wanted; tries++) {
+    const MemTable::Entry* e = table.RandomEntry(&rng_);
+    for (int steps = 0; e != nullptr && !candidate(e) && steps < kMaxWalk; steps++) {
+      e = MemTable::Next(e);
+    }
+    if (e != nullptr && candidate(e)) add(e);
+  }
+  if (added == 0) {
+    // Candidates are rare among the entries: a longer walk, wrapping at the end.
+    constexpr int kMaxFallbackWalk = 4096;
+    const MemTable::Entry* e = table.RandomEntry(&rng_);
+    for (int steps = 0; steps < kMaxFallbackWalk && added == 0; steps++) {
+      if (e == nullptr) e = table.First();
+      if (candidate(e)) add(e);
+      e = MemTable::Next(e);
+    }
+  }
+}
+
+void Engine::SampleExpireIndex(int db, size_t n,
+                               const std::function<void(const MemTable::Entry*)>& add) {
+  Database& d = dbs_[db];
+  const MemTable& table = *d.active;
+  auto valid = [this, db](const ExpireIndex::Item& item) {
+    Found f;
+    Lookup(db, item.key, false, &f);
+    return f.live() && f.record.expire_at_ms == item.expire_at_ms;
+  };
+  // Stale items at the top (evicting the soonest-expiring keys leaves them there) would crowd
+  // the front the picks come from: drop them, as the active expire cycle would when due. Only
+  // items known stale without a table read: the active MemTable holds a different record, or
+  // holds none and no lower tier may have the key (bloom filters).
+  auto surely_stale = [&](const ExpireIndex::Item& item) {
+    const MemTable::Entry* e = table.Find(item.key);
+    if (e != nullptr) {
+      return MemTable::IsTombstone(e) || MemTable::ExpireAt(e) != item.expire_at_ms;
+    }
+    return !MayBeBelowActive(db, item.key);
+  };
+  for (int i = 0; i < 64 && !d.expires.empty() && surely_stale(d.expires.top()); i++) {
+    d.expires.Pop();
+  }
+  // An item is a candidate if its key is a live record of the active MemTable with that TTL
+  // (the index also holds stale items and keys that live on disk now).
+  auto in_memory = [&](const ExpireIndex::Item& item) -> const MemTable::Entry* {
+    const MemTable::Entry* e = table.Find(item.key);
+    return e != nullptr && !MemTable::IsTombstone(e) &&
+                   MemTable::ExpireAt(e) == item.expire_at_ms
+               ? e
+               : nullptr;
+  };
+  size_t added = 0;
+  auto pick = [&] {
+    if (d.expires.empty()) return;
+    // Random positions among the first kSmallExpireIndex items, visited in index order
+    // (Sample walks from the start); the hits are shuffled so that taking the first ones does
+    // not favour low positions.
+    size_t range = std::min(d.expires.size(), kSmallExpireIndex);
+    std::vector<size_t> picks;
+    for (size_t i = 0; i < 2 * n + 8; i++) picks.push_back(rng_() % range);
+    std::sort(picks.begin(), picks.end());
+    std::vector<const MemTable::Entry*> hits;
+    size_t index = 0, next = 0;
+    d.expires.Sample(picks.back() + 1, [&](const ExpireIndex::Item& item) {
+      for (; next < picks.size() && picks[next] == index; next++) {
+        if (const MemTable::Entry* e = in_memory(item)) hits.push_back(e);
+      }
+      index++;
+    });
+    std::shuffle(hits.begin(), hits.end(), rng_);
+    for (const MemTable::Entry* e : hits) {
+      if (added < n) {
+        add(e);
+        added++;
+      }
+    }
+  };
+  pick();
+  if (added < n && d.expires.size() > 2 * d.volatile_keys) {
+    // Mostly stale items (every deleted volatile key leaves one): drop them, as the active
+    // expire cycle does, then draw again. Amortized O(1) per stale item.
+    d.expires.Compact(valid);
+    pick();
+  }
+  if (added == 0 && d.expires.size() <= kSmallExpireIndex) {
+    // Unlucky draws or few candidates: one pass over the small index finds any there is.
+    d.expires.Sample(d.expires.size(), [&](const ExpireIndex::Item& item) {
+      const MemTable::Entry* e = added < n ? in_memory(item) : nullptr;
+      if (e != nullptr) {
+        add(e);
+        added++;
+      }
+    });
+  }
+}
+
+bool Engine::MayBeBelowActive(int db, std::string_view key) const {
+  const DbTiers& tiers = *version_->dbs[db];
+  for (const auto& frozen : tiers.frozen) {
+    if (frozen->Find(key) != nullptr) return true;
+  }
+  for (const TableList& level : tiers.levels) {
+    for (const auto& t : level) {
+      if (key >= t->meta.smallest && key <= t->meta.largest && t->reader->MayContain(key)) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
+bool Engine::IsMemoryKey(int db, std::string_view key, bool volatile_only) const {
+  const MemTable::Entry* e = dbs_[db].active->Find(key);
+  return e != nullptr && !MemTable::IsTombstone(e) &&
+         (!volatile_only || MemTable::ExpireAt(e) != 0);
+}
+
+uint32_t Engine::IdleSeconds(int db, std::string_view key) const {
+  const MemTable::Entry* e = dbs_[db].active->Find(key);
+  if (e == nullptr) {
+    for (const auto& frozen : version_->dbs[db]->frozen) {
+      if ((e = frozen->Find(key)) != nullptr) break;
+    }
+  }
+  if (e == nullptr || MemTable::IsTombstone(e)) return 0;
+  uint32_t last = MemTable::LastAccess(e);
+  return last != 0 && access_clock_ > last ? access_clock_ - last : 0;
+}
+
 uint64_t Engine::ActiveExpireCycle(int64_t budget_us) {
   if (!active_expire_enabled_) return 0;
   int64_t start = MonotonicUs();
@@ -698,6 +902,7 @@ void Engine::PostToLoop(std::function<void()> fn) {
 }
 
 void Engine::PollBackground() {
+  access_clock_ = static_cast<uint32_t>(UnixTimeMs() / 1000);
   read_buffers_.clear();
   std::deque<std::function<void()>> ready;
   {
@@ -710,6 +915,7 @@ void Engine::PollBackground() {
 bool Engine::StartFlush(Status* status, bool no_survivors) {
   *status = Status::Ok();
   if (flush_.running) return false;
+  AppendBatch();  // this command's earlier changes belong to the generation being frozen
   *status = wal_->NewGeneration();
   if (!status->ok()) return false;
   auto v = EditVersion();
@@ -811,6 +1017,11 @@ void Engine::InstallFlush(FlushResult result) {
 
   // Survivors come back as clean copies unless a newer write (or FLUSHDB) got there first.
   for (FlushOutput& out : result.outputs) {
+    // The frozen table (still held by flush_) keeps each survivor's last-access time.
+    const MemTable* frozen = nullptr;
+    for (const FlushInput& in : flush_.inputs) {
+      if (in.db_id == out.db_id) frozen = in.table.get();
+    }
     for (size_t i = 0; i < dbs_.size(); i++) {
       if (version_->dbs[i]->id != out.db_id) continue;
       Database& db = dbs_[i];
@@ -819,6 +1030,8 @@ void Engine::InstallFlush(FlushResult result) {
         MemTable::Entry* e = db.active->Upsert(s.key, s.sequence, s.type, s.expire_at_ms,
                                                s.value, s.encoding, MemTable::kClean);
         MemTable::SetAccess(e, s.access);
+        const MemTable::Entry* old = frozen != nullptr ? frozen->Find(s.key) : nullptr;
+        MemTable::Touch(e, old != nullptr ? MemTable::LastAccess(old) : access_clock_);
       }
     }
   }
@@ -906,6 +1119,7 @@ void Engine::PostManifestWrite(std::vector<std::string> wal_paths) {
 }
 
 void Engine::OnSecondTick() {
+  access_clock_ = static_cast<uint32_t>(UnixTimeMs() / 1000);
   wal_->ScheduleBackgroundSync();
   if (flush_.running && flush_.failed) {
     flush_.failed = false;

@@ -87,6 +87,15 @@ enum class LookupMode {
 // Where the newest record of a key lives.
 enum class Tier { kNone, kMemory, kDisk };
 
+// A key of an active MemTable as eviction sees it (see Engine::SampleMemoryKeys). key points
+// into the entry: valid until the next mutation of the engine.
+struct MemoryKeySample {
+  std::string_view key;
+  uint32_t access_count = 0;
+  uint32_t last_access_s = 0;  // Unix seconds of the last read or write; 0 = never stamped
+  int64_t expire_at_ms = 0;    // 0 = persistent
+};
+
 struct EngineStats {
   uint64_t keyspace_hits = 0;
   uint64_t keyspace_misses = 0;
@@ -169,10 +178,47 @@ class Engine {
   // A random live key; false if the database is empty.
   bool RandomKey(int db, std::string* key);
 
+  // Eviction support (the Redis maxmemory policies, server/eviction.h). Only live records of
+  // the active MemTable are candidates: deleting them is what frees memory (a key on disk or
+  // in a frozen MemTable being flushed would only gain a tombstone).
+  //
+  // Appends to *out up to n pseudo-random such keys of db (volatile_only: keys with a TTL
+  // only), fewer when there are few; duplicates are possible. Expired keys not deleted yet are
+  // included (evicting them is as good as expiring them).
+  //   All keys: random descents into the active MemTable (MemTable::RandomEntry, O(log N)).
+  //   Volatile keys: random items of the expire index when it has at most kSmallExpireIndex
+  //   items (uniform over the keys with a TTL); beyond that, items among its first
+  //   kSmallExpireIndex (the keys expiring soonest) plus random descents.
+  // At least one key is returned when the database has a candidate, except in two corners
+  // where the search is bounded (4096 entries walked): live keys among mostly tombstones, and
+  // a large expire index whose front keys are all on disk while few MemTable entries have a
+  // TTL. Sampling volatile keys may drop stale expire-index items (see SampleExpireIndex).
+  void SampleMemoryKeys(int db, size_t n, bool volatile_only, std::vector<MemoryKeySample>* out);
+  // Whether key is a live record of db's active MemTable (with a TTL when volatile_only): a
+  // candidate SampleMemoryKeys could return.
+  bool IsMemoryKey(int db, std::string_view key, bool volatile_only) const;
+  // Seconds since the last read or write of key (OBJECT IDLETIME), from the access clock; 0 for
+  // a key only on disk (a table record carries no access time) or absent.
+  uint32_t IdleSeconds(int db, std::string_view key) const;
+  // The access clock (Unix seconds) that reads and writes stamp on MemTable entries. Cached
+  // like Redis's LRU clock: Open, PollBackground (once per loop iteration) and OnSecondTick set
+  // it from the wall clock; tests may set it directly (until the next of those calls).
+  uint32_t access_clock() const { return access_clock_; }
+  void set_access_clock(uint32_t unix_seconds) { access_clock_ = unix_seconds; }
+  // Expire-index sizes up to which volatile keys are sampled from the index (exact, uniform)
+  // rather than by random descents into the MemTable (which miss when few keys have a TTL).
+  static constexpr size_t kSmallExpireIndex = 4096;
+
   // Deletes keys whose TTL is due, for at most budget_us microseconds. Returns the count.
   uint64_t ActiveExpireCycle(int64_t budget_us);
   void set_active_expire_enabled(bool on) { active_expire_enabled_ = on; }
   bool active_expire_enabled() const { return active_expire_enabled_; }
+
+  // The mutations logged between BeginCommand and EndCommand (one command: MSET, RENAME, a
+  // SET that expired a key first ...) go to the WAL as one record, so a torn WAL tail keeps
+  // all of a command's changes or none. Outside a command each mutation is its own record.
+  void BeginCommand();
+  void EndCommand();
 
   // Once per loop iteration, before replies are sent (see the durability contract).
   Status FlushWal() { return wal_->FlushBatch(); }
@@ -289,10 +335,20 @@ class Engine {
 
   // Applies a mutation to the in-memory state (replay and live writes share this path).
   Status Apply(const Mutation& m);
-  void Log(Mutation& m);  // assigns the sequence number and appends to the WAL
+  void Log(Mutation& m);  // assigns the sequence number and appends to the WAL (or batch)
+  void AppendToWal(std::string_view payload);
+  void AppendBatch();  // the command's batch so far, as one record
   bool IsExpired(int64_t expire_at_ms, int64_t now_ms) const {
     return expire_at_ms != 0 && expire_at_ms <= now_ms;
   }
+  // Whether a tier below the active MemTable may hold a record of key: a frozen MemTable has
+  // it, or a table's key range and bloom filter admit it. No table read.
+  bool MayBeBelowActive(int db, std::string_view key) const;
+  // SampleMemoryKeys for volatile keys: up to n random items of db's expire index (the whole
+  // index when small, else its front) whose key is a live active-MemTable record, each passed
+  // to add. Drops stale items from the top, and compacts the index when most items are stale.
+  void SampleExpireIndex(int db, size_t n,
+                         const std::function<void(const MemTable::Entry*)>& add);
   // Deletes an expired key found by a read or the cycle (logged like a DEL).
   void ExpireKey(int db, std::string_view key);
   // Promotes a record read from a table into the active MemTable as a clean entry when the
@@ -336,10 +392,14 @@ class Engine {
   uint64_t doorkeeper_bits_ = 0;
 
   uint64_t sequence_ = 0;
+  uint32_t access_clock_ = 0;  // Unix seconds, see access_clock()
   bool replaying_ = false;
   bool open_ = false;
   bool active_expire_enabled_ = true;
   std::string encode_buf_;  // reused for WAL encoding
+  bool batching_ = false;            // inside BeginCommand/EndCommand
+  std::vector<std::string> batch_;   // encoded mutations of the command (reused slots)
+  size_t batch_count_ = 0;
   std::minstd_rand rng_;
   EngineStats stats_;
   uint64_t wal_base_size_ = 0;  // WAL bytes after the last flush (or at start)

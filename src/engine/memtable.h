@@ -4,21 +4,23 @@
 //
 // Memory layout of one entry (one allocation, see docs/record-format.md):
 //   u64 (sequence << 16 | tier << 13 | height << 8 | type << 4 | flags) | next[height]
-//   | atomic u32 access
+//   | atomic u32 access | atomic u32 last access (Unix seconds)
 //   | [i64 expire-at if kHasExpire] | varint key length | varint value length | key | value
 // Keeping the header this small matters: 16-byte keys with 32-byte values fit jemalloc's
-// 80-byte class for most heights.
+// 80-byte class for height 1 (3 entries in 4).
 //
 // Point lookups go through a KeyIndex (hash table of entry pointers) rather than a skip-list
 // descent: at a million keys the descent is ~20 dependent cache misses, the index one or two.
 // The skip list keeps the order (Seek, First/Next, flushes). Both always hold the same entries.
 //
 // Threading contract: the *active* MemTable is read and written by the loop thread only, so
-// entries are mutated in place and unlinked without atomics. The one exception is the access
-// counter, a relaxed atomic: once a MemTable is frozen (immutable, read by the loop and the
-// flush worker together) reads still bump it. Unlike LevelDB's skip list, entries are therefore
-// not immutable after linking: the counter changes, and in an active table the whole entry may
-// be replaced (a new entry swapped into the same position) or removed.
+// entries are mutated in place and unlinked without atomics. The exceptions are the access
+// counter and the last-access time, relaxed atomics: once a MemTable is frozen (immutable, read
+// by the loop and the flush worker together) reads still bump them. Unlike LevelDB's skip
+// list, entries are therefore not immutable after linking: the counter changes, and in an
+// active table the whole entry may be replaced (a new entry swapped into the same position) or
+// removed. RandomEntry's array of starting points is rebuilt lazily, also in a frozen table:
+// loop thread only, never touched by the worker.
 #pragma once
 
 #include <atomic>
@@ -26,6 +28,7 @@
 #include <cstdint>
 #include <random>
 #include <string_view>
+#include <vector>
 
 #include "engine/key_index.h"
 #include "engine/record.h"
@@ -64,7 +67,8 @@ class MemTable {
   Entry* Find(std::string_view key) const;
 
   // Inserts or replaces the record for key (tier: TierFlag bits). Returns the entry now holding
-  // it. Any view into the previous entry for key is invalidated; its access count carries over.
+  // it. Any view into the previous entry for key is invalidated; its access count and last
+  // access time carry over (a new key starts with both 0: the caller stamps it with Touch).
   Entry* Upsert(std::string_view key, uint64_t sequence, ValueType type, int64_t expire_at_ms,
                 std::string_view value, EncodingHint encoding, uint8_t tier);
 
@@ -79,8 +83,10 @@ class MemTable {
   Entry* Seek(std::string_view target, bool exclusive) const;
   Entry* First() const;
   static Entry* Next(const Entry* e);
-  // A pseudo-random entry (a random descent: every entry is reachable, not exactly uniform),
-  // nullptr if empty.
+  // A pseudo-random entry, nullptr if empty: close to uniform over the key order (a random
+  // start, a descent and a rejection step; memtable.cc), O(log N) expected, about two descents.
+  // Not exactly uniform: an entry's chance varies with the random node heights around it.
+  // Loop thread only (it may rebuild the start array, which is not thread-safe).
   Entry* RandomEntry(std::minstd_rand* rng) const;
 
   // Accessors of an entry.
@@ -95,6 +101,10 @@ class MemTable {
   static bool IsTombstone(const Entry* e) { return Tier(e) & kTombstone; }
   static void BumpAccess(Entry* e);  // relaxed atomic increment, saturating
   static void SetAccess(Entry* e, uint32_t count);
+  // Last read or write of the entry in Unix seconds (the LRU clock of eviction and OBJECT
+  // IDLETIME); 0 if never stamped. Relaxed atomic, like the access count.
+  static uint32_t LastAccess(const Entry* e);
+  static void Touch(Entry* e, uint32_t now_s);
   static RecordView View(const Entry* e);
 
   // Entries, tombstones included.
@@ -118,9 +128,22 @@ class MemTable {
   // Links replacement in place of old (same height required), frees old.
   void ReplaceLinked(Entry** prev, Entry* old, Entry* replacement);
 
+  // A node of height h was linked or unlinked: the nodes of levels < h changed.
+  void NodesChanged(int height);
+  // Rebuilds sample_nodes_ (see below) if a change made it stale.
+  void PrepareSampling() const;
+
   Entry* head_;  // sentinel with kMaxHeight levels; holds no record
   KeyIndex index_;
   int max_height_ = 1;
+  size_t level_nodes_[kMaxHeight] = {};  // nodes linked at each level (head_ excluded)
+  // RandomEntry's starting points: head_, then every node of level sample_level_ in key
+  // order. sample_level_ is the highest level holding at least kSampleNodes nodes (0 when no
+  // level does), -1 when the array is stale: a node of that level was linked or unlinked. Only
+  // RandomEntry (loop thread) reads or rebuilds them, hence mutable.
+  static constexpr size_t kSampleNodes = 128;
+  mutable std::vector<Entry*> sample_nodes_;
+  mutable int sample_level_ = -1;
   size_t entry_count_ = 0;
   size_t tombstone_count_ = 0;
   size_t memory_bytes_ = 0;

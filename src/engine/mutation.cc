@@ -89,4 +89,24 @@ bool DecodeMutation(std::string_view payload, Mutation* m) {
   return d.done();
 }
 
+void EncodeMutationBatch(const std::vector<std::string>& encoded, size_t count, std::string* out) {
+  out->clear();
+  out->push_back(static_cast<char>(kMutationBatch));
+  PutVarint64(out, count);
+  for (size_t i = 0; i < count; i++) PutLengthPrefixed(out, encoded[i]);
+}
+
+bool ForEachMutationPayload(std::string_view payload,
+                            const std::function<bool(std::string_view)>& fn) {
+  if (payload.empty() || static_cast<uint8_t>(payload[0]) != kMutationBatch) return fn(payload);
+  Decoder d(payload.substr(1));
+  uint64_t count = 0;
+  if (!d.GetVarint(&count) || count == 0) return false;
+  for (uint64_t i = 0; i < count; i++) {
+    std::string_view one;
+    if (!d.GetLengthPrefixed(&one) || !fn(one)) return false;
+  }
+  return d.done();
+}
+
 }  // namespace organic::engine

@@ -5,8 +5,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "engine/record.h"
 
@@ -20,6 +22,10 @@ enum class MutationOp : uint8_t {
   kFlushAll = 5,  //
   kSwapDb = 6,    // db, other_db
 };
+
+// The first byte of a WAL payload holding several mutations (one command's changes: MSET,
+// RENAME, ...): replay applies all of them or, when the record is torn, none.
+inline constexpr uint8_t kMutationBatch = 7;
 
 struct Mutation {
   MutationOp op = MutationOp::kPut;
@@ -37,5 +43,13 @@ struct Mutation {
 void EncodeMutation(const Mutation& m, std::string* out);
 // Decodes; views in *m point into payload. Returns false if malformed.
 bool DecodeMutation(std::string_view payload, Mutation* m);
+
+// A batch payload: kMutationBatch, count:varint, then count length-prefixed mutation
+// encodings. Starts *out afresh.
+void EncodeMutationBatch(const std::vector<std::string>& encoded, size_t count, std::string* out);
+// Calls fn with each mutation payload of a batch (false if malformed, or if payload is not a
+// batch), or with payload itself when it is a single mutation.
+bool ForEachMutationPayload(std::string_view payload,
+                            const std::function<bool(std::string_view)>& fn);
 
 }  // namespace organic::engine

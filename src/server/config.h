@@ -31,10 +31,10 @@ struct ConfigValues {
   int hz = 10;
   uint64_t maxmemory = 0;
   // "organic" (the default): when the memory budget is reached, cold keys move to SSTables on
-  // disk and every key is kept; OBJECT FREQ reports access counts. Redis's eight policies are
-  // accepted for redis.conf compatibility, and OBJECT FREQ/IDLETIME follow Redis under them
-  // (FREQ only with an LFU policy). Their eviction is not implemented yet: for now every
-  // policy tiers cold keys to disk as "organic" does.
+  // disk and every key is kept; OBJECT FREQ reports access counts. Redis's eight policies make
+  // a pure cache, as in Redis: with maxmemory set, nothing is tiered by size and keys are
+  // evicted (or deny-oom commands refused) when used memory exceeds it (server/eviction.h).
+  // OBJECT FREQ/IDLETIME follow Redis under them (FREQ only with an LFU policy).
   std::string maxmemory_policy = "organic";
   int maxmemory_samples = 5;
   int lfu_log_factor = 10;
@@ -57,7 +57,7 @@ struct ConfigValues {
   // Metabolic flush trigger by WAL growth, with Redis's AOF-rewrite names and defaults.
   int auto_aof_rewrite_percentage = 100;
   uint64_t auto_aof_rewrite_min_size = 64ull * 1024 * 1024;
-  // Bytes the MemTables may hold before flushing to SSTables; 0 = 3/4 of maxmemory, and no
+  // Bytes the MemTables may hold before flushing to SSTables; 0 = half of maxmemory, and no
   // size-triggered flush when maxmemory is 0 too.
   uint64_t organic_memtable_budget = 0;
   // Weight of the newest flush in the temperature EWMA, in (0, 1].
@@ -65,10 +65,16 @@ struct ConfigValues {
   // Bloom filter bits per key in new SSTables (0 = no filter).
   int organic_bloom_bits_per_key = 10;
 
-  // The MemTable budget the engine gets from the two directives above.
+  // The MemTable budget the engine gets from maxmemory, maxmemory-policy and
+  // organic-memtable-budget. A Redis policy with maxmemory set evicts instead of tiering: 0, no
+  // flush for size (SAVE, BGSAVE, DEBUG RELOAD and the WAL-size rule still flush).
   uint64_t EffectiveMemtableBudget() const {
+    if (maxmemory != 0 && maxmemory_policy != "organic") return 0;  // stored lowercase
     if (organic_memtable_budget != 0) return organic_memtable_budget;
-    return maxmemory / 4 * 3;
+    // Half: the rest of maxmemory covers the hash indexes, bloom filters and table indexes
+    // held in memory, client buffers and allocator slack (measured: 3/4 let RSS pass
+    // maxmemory x 1.1 + 64 MB with a dataset 10x maxmemory).
+    return maxmemory / 2;
   }
 };
 

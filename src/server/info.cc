@@ -234,7 +234,7 @@ std::string Server::Info(const std::vector<std::string>& requested) {
     w.Field("expired_keys", es.expired_keys);
     w.Field("expired_stale_perc", "0.00");
     w.Field("expired_time_cap_reached_count", "0");
-    w.Field("evicted_keys", "0");
+    w.Field("evicted_keys", stats_.evicted_keys);
     w.Field("keyspace_hits", es.keyspace_hits);
     w.Field("keyspace_misses", es.keyspace_misses);
     w.Field("pubsub_channels", "0");

@@ -14,6 +14,10 @@
 #include "util/log.h"
 #include "util/strings.h"
 
+#ifdef ORGANIC_WITH_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#endif
+
 namespace organic {
 
 Server::Server(std::unique_ptr<Config> config)
@@ -58,6 +62,7 @@ int Server::Run() {
   options.databases = cfg.databases;
   engine::ParseFsyncPolicy(cfg.appendfsync, &options.fsync);
   options.memtable_budget = cfg.EffectiveMemtableBudget();
+  ParseMaxmemoryPolicy(cfg.maxmemory_policy, &eviction_policy_);
   options.ewma_alpha = cfg.organic_ewma_alpha;
   options.sstable.bloom_bits_per_key = cfg.organic_bloom_bits_per_key;
   uv_async_t* wake = &wake_;
@@ -204,12 +209,24 @@ void Server::Execute(Connection* conn, std::span<const std::string> args) {
     stats_.error_counts[reply.last_error_code()]++;
     return;
   }
+  // As Redis's processCommand: with maxmemory set, evict before any command; only commands
+  // that may grow memory are refused when nothing could be evicted.
+  if (config_->values().maxmemory != 0 && IsRedisPolicy(eviction_policy_) &&
+      EvictIfNeeded() == EvictionResult::kFail && (spec->flags & commands::kDenyOom)) {
+    reply.Error(protocol::kOom);
+    stats_.commands[spec->id].rejected_calls++;
+    stats_.total_error_replies++;
+    stats_.error_counts[reply.last_error_code()]++;
+    return;
+  }
   current_client_ = conn;
   session.last_command = &spec->name;
   int64_t start = MonotonicUs();
   commands::CommandContext ctx{args, &reply, engine_.get(), &session, this};
   const size_t reply_start = reply.buffer()->size();
+  engine_->BeginCommand();
   spec->handler(ctx);
+  engine_->EndCommand();
   // A damaged table met by this command: the engine refused the command's writes, and its
   // reply (built as if the key were absent) is replaced by the error naming the file.
   Status read_error = engine_->TakeReadError();
@@ -422,8 +439,9 @@ void Server::OnConfigChanged(const std::string& name) {
   } else if (name == "appendfsync") {
     engine::FsyncPolicy p;
     if (engine::ParseFsyncPolicy(cfg.appendfsync, &p)) engine_->set_fsync_policy(p);
-  } else if (name == "maxmemory" || name == "organic-memtable-budget") {
-    engine_->set_memtable_budget(cfg.EffectiveMemtableBudget());
+  } else if (name == "maxmemory" || name == "organic-memtable-budget" ||
+             name == "maxmemory-policy") {
+    ApplyMemoryPolicy();
   } else if (name == "organic-ewma-alpha") {
     engine_->set_ewma_alpha(cfg.organic_ewma_alpha);
   } else if (name == "hz") {
@@ -436,6 +454,51 @@ void Server::OnConfigChanged(const std::string& name) {
       conn->parser().set_limits(limits);
     }
   }
+}
+
+void Server::ApplyMemoryPolicy() {
+  const ConfigValues& cfg = config_->values();
+  ParseMaxmemoryPolicy(cfg.maxmemory_policy, &eviction_policy_);
+  // Under a Redis policy the engine stops tiering by size at once (budget 0); back under
+  // organic, the next loop iteration flushes if the MemTables exceed the budget.
+  engine_->set_memtable_budget(cfg.EffectiveMemtableBudget());
+}
+
+EvictionResult Server::EvictIfNeeded() {
+  const ConfigValues& cfg = config_->values();
+  EvictionSettings settings;
+  settings.policy = eviction_policy_;
+  settings.maxmemory = cfg.maxmemory;
+  settings.samples = cfg.maxmemory_samples;
+  settings.lfu_decay_time = cfg.lfu_decay_time;
+  return evictor_.Perform(
+      engine_.get(), settings, [this](bool fresh) { return UsedMemory(fresh); },
+      &stats_.evicted_keys);
+}
+
+uint64_t Server::UsedMemory(bool fresh) {
+  uint64_t tables = engine_->memtable_bytes();
+#ifdef ORGANIC_WITH_JEMALLOC
+  int64_t now = MonotonicUs();
+  if (now - memory_reading_us_ > (fresh ? 1000 : 100 * 1000)) {
+    uint64_t epoch = 1;
+    size_t sz = sizeof(epoch);
+    mallctl("epoch", &epoch, &sz, &epoch, sz);  // refreshes the statistics
+    size_t allocated = 0;
+    sz = sizeof(allocated);
+    if (mallctl("stats.allocated", &allocated, &sz, nullptr, 0) == 0) {
+      memory_reading_ = allocated;
+      memory_reading_tables_ = tables;
+      memory_reading_us_ = now;
+    }
+  }
+  int64_t estimate = static_cast<int64_t>(memory_reading_) + static_cast<int64_t>(tables) -
+                     static_cast<int64_t>(memory_reading_tables_);
+  return estimate > 0 ? static_cast<uint64_t>(estimate) : 0;
+#else
+  (void)fresh;
+  return tables;
+#endif
 }
 
 void Server::Sleep(double seconds) {

@@ -17,6 +17,7 @@
 #include "commands/server_api.h"
 #include "engine/engine.h"
 #include "server/config.h"
+#include "server/eviction.h"
 
 namespace organic {
 
@@ -43,6 +44,7 @@ struct ServerStats {
   uint64_t write_stalls = 0;       // stall episodes (INFO organic)
   uint64_t write_stall_us = 0;     // total time writes were held
   uint64_t write_stalls_cut = 0;   // episodes ended by the time bound, not by the flush
+  uint64_t evicted_keys = 0;       // keys deleted by a Redis maxmemory policy (INFO stats)
 };
 
 class Server : public commands::ServerApi {
@@ -100,6 +102,16 @@ class Server : public commands::ServerApi {
   // Resumes stalled connections once memory is back under budget or the stall is too long.
   void MaybeEndWriteStall(bool force);
   void ApplyLogConfig();
+  // Eviction under a Redis maxmemory policy (server/eviction.h), run before every command as
+  // Redis's processCommand does; kFail means a deny-oom command must be refused.
+  EvictionResult EvictIfNeeded();
+  // Re-reads maxmemory-policy into eviction_policy_ and the MemTable budget it implies.
+  void ApplyMemoryPolicy();
+  // Used memory as INFO reports it (jemalloc's allocated bytes; the MemTables' bytes in builds
+  // without jemalloc). Reading jemalloc's statistics costs microseconds, so between readings
+  // the figure is estimated from the change of the MemTables' size; a reading older than
+  // 100 ms (1 ms when fresh) is renewed.
+  uint64_t UsedMemory(bool fresh);
 
   std::unique_ptr<Config> config_;
   uv_loop_t* loop_;
@@ -125,6 +137,11 @@ class Server : public commands::ServerApi {
   int64_t last_second_tick_ms_ = 0;
   bool shutdown_requested_ = false;
   ServerStats stats_;
+  MaxmemoryPolicy eviction_policy_ = MaxmemoryPolicy::kOrganic;  // parsed maxmemory-policy
+  Evictor evictor_;
+  uint64_t memory_reading_ = 0;          // jemalloc's allocated bytes at the last reading
+  uint64_t memory_reading_tables_ = 0;   // engine memtable_bytes() at that reading
+  int64_t memory_reading_us_ = INT64_MIN / 2;  // MonotonicUs() of that reading
 };
 
 }  // namespace organic

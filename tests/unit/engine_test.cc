@@ -241,3 +241,37 @@ TEST_CASE("engine: a flush completed under writes and SWAPDB holds every key") {
   CHECK(Snapshot(*e) == expected);
   for (int db = 0; db < 3; db++) CHECK(e->KeyCount(db) == counts[db]);
 }
+
+TEST_CASE("engine: one command's mutations are one WAL record, kept whole or not at all") {
+  TempDir dir;
+  {
+    auto e = OpenEngine(dir.path());
+    e->Put(0, "x", ValueType::kString, "old", 0);
+    e->BeginCommand();  // e.g. MSET a b c, then RENAME x z
+    e->Put(0, "a", ValueType::kString, "1", 0);
+    e->Put(0, "b", ValueType::kString, "2", 0);
+    e->Put(0, "z", ValueType::kString, "old", 0);
+    CHECK(e->Delete(0, "x"));
+    e->EndCommand();
+    REQUIRE(e->FlushWal().ok());
+    REQUIRE(e->Close().ok());
+  }
+  std::string path = dir.path() + "/wal-1.log";
+  uint64_t full = std::filesystem::file_size(path);
+  {
+    auto e = OpenEngine(dir.path());
+    CHECK(e->stats().recovery.records == 2);  // the single Put, then the batch
+    CHECK(e->KeyCount(0) == 3);
+  }
+  // Every cut inside the batch record drops the whole command, never a part of it.
+  for (uint64_t cut = full - 1; cut > full - 20; cut -= 7) {
+    TempDir copy;
+    std::filesystem::copy_file(path, copy.path() + "/wal-1.log");
+    std::filesystem::resize_file(copy.path() + "/wal-1.log", cut);
+    auto e = OpenEngine(copy.path());
+    CHECK(GetValue(*e, 0, "x") == "old");
+    CHECK(GetValue(*e, 0, "a") == "<nil>");
+    CHECK(GetValue(*e, 0, "z") == "<nil>");
+    CHECK(e->KeyCount(0) == 1);
+  }
+}
