@@ -1245,9 +1245,7 @@ Status Engine::Flush() {
 
 bool Engine::WritesShouldStall() const {
   if (!flush_.running || options_.memtable_budget == 0) return false;
-  size_t active = 0;
-  for (const Database& db : dbs_) active += db.active->memory_bytes();
-  return active >= options_.memtable_budget;
+  return active_memtable_bytes() >= options_.memtable_budget;
 }
 
 bool Engine::MaybeStartAutoFlush(int percentage, uint64_t min_size) {
@@ -1293,23 +1291,30 @@ void Engine::ResetStats() {
   stats_.promotions = 0;
 }
 
-size_t Engine::memtable_bytes() const {
-  return frozen_memtable_bytes() + [this] {
-    size_t total = 0;
-    for (const Database& db : dbs_) total += db.active->memory_bytes();
-    return total;
-  }();
-}
-
-size_t Engine::frozen_memtable_bytes() const {
-  size_t total = 0;
-  for (const auto& d : version_->dbs) {
-    for (const auto& f : d->frozen) total += f->memory_bytes();
-  }
-  for (const auto& d : version_->retired) {
-    for (const auto& f : d->frozen) total += f->memory_bytes();
+namespace {
+// Sums of(table) over the frozen MemTables of every database, live or retired.
+template <typename Fn>
+uint64_t SumFrozen(const Version& v, Fn of) {
+  uint64_t total = 0;
+  for (const auto* list : {&v.dbs, &v.retired}) {
+    for (const auto& d : *list) {
+      for (const auto& f : d->frozen) total += of(*f);
+    }
   }
   return total;
+}
+}  // namespace
+
+size_t Engine::active_memtable_bytes() const {
+  size_t total = 0;
+  for (const Database& db : dbs_) total += db.active->memory_bytes();
+  return total;
+}
+
+size_t Engine::memtable_bytes() const { return active_memtable_bytes() + frozen_memtable_bytes(); }
+
+size_t Engine::frozen_memtable_bytes() const {
+  return SumFrozen(*version_, [](const MemTable& t) { return t.memory_bytes(); });
 }
 
 uint64_t Engine::memtable_entries() const {
@@ -1319,11 +1324,7 @@ uint64_t Engine::memtable_entries() const {
 }
 
 uint64_t Engine::frozen_memtable_entries() const {
-  uint64_t n = 0;
-  for (const auto& d : version_->dbs) {
-    for (const auto& f : d->frozen) n += f->entry_count();
-  }
-  return n;
+  return SumFrozen(*version_, [](const MemTable& t) { return t.entry_count(); });
 }
 
 }  // namespace organic::engine

@@ -269,6 +269,7 @@ class Engine {
   const EngineStats& stats() const { return stats_; }
   void ResetStats();
   size_t memtable_bytes() const;         // active + frozen
+  size_t active_memtable_bytes() const;
   size_t frozen_memtable_bytes() const;  // frozen only
   uint64_t memtable_entries() const;
   uint64_t frozen_memtable_entries() const;
