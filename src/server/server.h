@@ -99,6 +99,7 @@ class Server : public commands::ServerApi {
   void Cron();
   void Shutdown();
   void LogBackgroundReadError();
+  void ReturnFreedMemTables();
   // Resumes stalled connections once memory is back under budget or the stall is too long.
   void MaybeEndWriteStall(bool force);
   void ApplyLogConfig();
@@ -128,6 +129,7 @@ class Server : public commands::ServerApi {
   std::vector<Connection*> pending_writes_;
   std::vector<Connection*> stalled_;  // holding a write until a flush frees memory
   int64_t stall_started_us_ = 0;
+  uint64_t last_installs_ = 0;  // flushes + compactions seen by ReturnFreedMemTables
   Connection* current_client_ = nullptr;  // the client whose command is running
   std::string read_buffer_;
   uint64_t next_client_id_ = 1;
