@@ -488,9 +488,13 @@ EvictionResult Server::EvictIfNeeded() {
   settings.maxmemory = cfg.maxmemory;
   settings.samples = cfg.maxmemory_samples;
   settings.lfu_decay_time = cfg.lfu_decay_time;
-  return evictor_.Perform(
+  EvictionResult result = evictor_.Perform(
       engine_.get(), settings, [this](bool fresh) { return UsedMemory(fresh); },
       &stats_.evicted_keys);
+  // A table read failed while evicting (a lookup below the MemTables): log it here rather
+  // than charge it to the command about to run.
+  LogBackgroundReadError();
+  return result;
 }
 
 uint64_t Server::UsedMemory(bool fresh) {
