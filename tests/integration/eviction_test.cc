@@ -72,6 +72,14 @@ std::vector<std::string> CacheArgs(const std::string& policy) {
           "--auto-aof-rewrite-percentage", "0"};
 }
 
+// The population of the LRU and LFU tests: 1,000 keys the test will read ("hot"), 1,000 and
+// 10,000 it will not ("cold", "old"); ~12 MB, under the limit.
+void LoadHotColdOld(redisContext* c) {
+  REQUIRE(SetMany(c, "hot:", 0, 1000) == 0);
+  REQUIRE(SetMany(c, "cold:", 0, 1000) == 0);
+  REQUIRE(SetMany(c, "old:", 0, 10000) == 0);
+}
+
 }  // namespace
 
 TEST_CASE("allkeys-lru: 100 MB written under a 20 MB maxmemory stay near 20 MB, no tiering") {
@@ -124,10 +132,7 @@ TEST_CASE("allkeys-lru: the keys used in the last seconds survive, idle ones are
   REQUIRE_MESSAGE(server.Start(), server.log());
   RedisContextPtr c = server.Connect();
   REQUIRE(c != nullptr);
-  // ~12 MB: under the limit, nothing is evicted yet.
-  REQUIRE(SetMany(c.get(), "hot:", 0, 1000) == 0);
-  REQUIRE(SetMany(c.get(), "cold:", 0, 1000) == 0);
-  REQUIRE(SetMany(c.get(), "old:", 0, 10000) == 0);
+  LoadHotColdOld(c.get());  // nothing is evicted yet
   CHECK(InfoInt(c.get(), "stats", "evicted_keys") == 0);
   // Two seconds later (the LRU clock counts seconds, as Redis's) the hot keys are read, then
   // 10 MB of new keys push memory over the limit.
@@ -155,9 +160,7 @@ TEST_CASE("allkeys-lfu: frequently read keys survive") {
   REQUIRE_MESSAGE(server.Start(), server.log());
   RedisContextPtr c = server.Connect();
   REQUIRE(c != nullptr);
-  REQUIRE(SetMany(c.get(), "hot:", 0, 1000) == 0);
-  REQUIRE(SetMany(c.get(), "cold:", 0, 1000) == 0);
-  REQUIRE(SetMany(c.get(), "old:", 0, 10000) == 0);
+  LoadHotColdOld(c.get());
   for (int r = 0; r < 5; r++) ReadAll(c.get(), "hot:", 1000);
   CHECK(CmdInt(c.get(), {"OBJECT", "FREQ", "hot:3"}) == 5);
   REQUIRE(SetMany(c.get(), "new:", 0, 10000) == 0);
