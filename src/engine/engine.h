@@ -185,7 +185,7 @@ class Engine {
   // Appends to *out up to n pseudo-random such keys of db (volatile_only: keys with a TTL
   // only), fewer when there are few; duplicates are possible. Expired keys not deleted yet are
   // included (evicting them is as good as expiring them).
-  //   All keys: random descents into the active MemTable (MemTable::RandomEntry, O(log N)).
+  //   All keys: uniform draws from the active MemTable (MemTable::RandomEntry, O(1)).
   //   Volatile keys: random items of the expire index when it has at most kSmallExpireIndex
   //   items (uniform over the keys with a TTL); beyond that, items among its first
   //   kSmallExpireIndex (the keys expiring soonest) plus random descents.

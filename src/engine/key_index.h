@@ -38,6 +38,25 @@ class KeyIndex {
   // REQUIRES: entry present.
   void Erase(uint64_t hash, const void* entry);
   void Clear();
+  // A uniformly random entry (nullptr if empty). Random slots until an occupied one: each
+  // entry owns one slot, so the first hit is uniform. The load factor stays in [1/8, 3/4]
+  // above 1024 slots, so that takes at most 8 tries on average; after 64 misses (a small, sparse
+  // table, or bad luck: (7/8)^64 = 0.02%) the r-th occupied slot, r uniform, keeps it exact.
+  // rng returns at least 31 random bits per call (std::minstd_rand).
+  template <typename Rng>
+  void* RandomEntry(Rng* rng) const {
+    if (size_ == 0) return nullptr;
+    auto draw = [rng] { return (static_cast<uint64_t>((*rng)()) << 31) ^ (*rng)(); };
+    for (int tries = 0; tries < 64; tries++) {
+      size_t i = draw() & mask_;
+      if (slots_[i] != 0) return PointerOf(slots_[i]);
+    }
+    size_t r = draw() % size_;
+    for (uint64_t slot : slots_) {
+      if (slot != 0 && r-- == 0) return PointerOf(slot);
+    }
+    return nullptr;  // unreachable: size_ slots are occupied
+  }
 
   size_t size() const { return size_; }
   size_t memory_bytes() const { return slots_.capacity() * sizeof(uint64_t); }

@@ -126,8 +126,6 @@ void MemTable::Clear() {
   for (int i = 0; i < kMaxHeight; i++) Links(head_)[i] = nullptr;
   index_.Clear();
   max_height_ = 1;
-  for (size_t& n : level_nodes_) n = 0;
-  sample_level_ = -1;
   entry_count_ = 0;
   tombstone_count_ = 0;
   memory_bytes_ = 0;
@@ -199,7 +197,6 @@ void MemTable::ReplaceLinked(Entry** prev, Entry* old, Entry* replacement) {
     Links(replacement)[i] = Links(old)[i];
     Links(prev[i])[i] = replacement;
   }
-  if (height > sample_level_) sample_level_ = -1;  // the old node may be a sampling start
   FreeEntry(old);
 }
 
@@ -242,8 +239,6 @@ MemTable::Entry* MemTable::Upsert(std::string_view key, uint64_t sequence, Value
     Links(prev[i])[i] = fresh;
   }
   index_.Insert(hash, fresh);
-  NodesChanged(height);
-  for (int i = 0; i < height; i++) level_nodes_[i]++;
   entry_count_++;
   if (tier & kTombstone) tombstone_count_++;
   return fresh;
@@ -280,8 +275,6 @@ bool MemTable::Erase(std::string_view key) {
   int height = HeightOf(e);
   for (int i = 0; i < height; i++) Links(prev[i])[i] = Links(e)[i];
   index_.Erase(HashKey(key), e);
-  NodesChanged(height);
-  for (int i = 0; i < height; i++) level_nodes_[i]--;
   if (TierOf(e) & kTombstone) tombstone_count_--;
   FreeEntry(e);
   entry_count_--;
@@ -295,63 +288,10 @@ MemTable::Entry* MemTable::Seek(std::string_view target, bool exclusive) const {
   return e;
 }
 
-void MemTable::NodesChanged(int height) {
-  if (height > sample_level_) sample_level_ = -1;
-}
-
-void MemTable::PrepareSampling() const {
-  if (sample_level_ >= 0) return;
-  int level = 0;
-  while (level + 1 < kMaxHeight && level_nodes_[level + 1] >= kSampleNodes) level++;
-  sample_nodes_.clear();
-  for (Entry* x = head_; x != nullptr; x = Links(x)[level]) sample_nodes_.push_back(x);
-  sample_level_ = level;
-}
-
 MemTable::Entry* MemTable::RandomEntry(std::minstd_rand* rng) const {
-  if (entry_count_ == 0) return nullptr;
-  // Uniform sampling needs subtree sizes, which a skip list does not keep. Approximation in
-  // three steps (docs/architecture.md, "Eviction policies", on what it costs eviction):
-  //  1. A uniformly random start among head_ and the nodes of level sample_level_ (an array
-  //     rebuilt when a node of that level is linked or unlinked: about once per 4^level
-  //     writes, kSampleNodes to 4 kSampleNodes steps each time). This removes the bias of the
-  //     top levels, where a few nodes own regions of very different sizes.
-  //  2. A descent that picks, at each lower level, one of the node's "children" uniformly:
-  //     the node itself and the nodes of that level before its successor one level up. Every
-  //     entry is reached by exactly one path, with probability 1 / paths, paths being the
-  //     product of the choices' sizes.
-  //  3. Rejection: the entry is kept with probability min(1, paths / entry_count_), so that
-  //     entries reached through small choices (a uniform choice would give them more than
-  //     1 / entry_count_) are not favoured; about two descents per sample. An empty choice
-  //     (head_'s prefix at level 0) also restarts.
-  // Measured on 100k entries, 20M draws: every tenth of the key order within 13% of its
-  // share; 18 entries never drawn (200 draws expected each). The former bounded-steps descent
-  // never drew 3/4 of the entries.
-  PrepareSampling();
-  const double limit = static_cast<double>(entry_count_);
-  while (true) {
-    size_t start = (*rng)() % sample_nodes_.size();
-    Entry* x = sample_nodes_[start];
-    Entry* bound = start + 1 < sample_nodes_.size() ? sample_nodes_[start + 1] : nullptr;
-    double paths = static_cast<double>(sample_nodes_.size());
-    for (int level = sample_level_ - 1; level >= 0; level--) {
-      Entry* choice = nullptr;
-      uint32_t seen = 0;
-      if (x != head_ || level > 0) {
-        choice = x;
-        seen = 1;
-      }
-      for (Entry* y = Links(x)[level]; y != bound; y = Links(y)[level]) {
-        if ((*rng)() % ++seen == 0) choice = y;  // reservoir sampling of one
-      }
-      if (choice == nullptr) break;  // head_'s empty prefix at level 0
-      paths *= seen;
-      x = choice;
-      bound = Links(x)[level];
-    }
-    if (x == head_) continue;
-    if (paths >= limit || static_cast<double>((*rng)()) * limit < paths * 2147483646.0) return x;
-  }
+  // From the hash index, not the skip list: uniform over the entries in O(1) expected,
+  // where a skip list without subtree sizes can only approximate it.
+  return static_cast<Entry*>(index_.RandomEntry(rng));
 }
 
 MemTable::Entry* MemTable::First() const { return Links(head_)[0]; }

@@ -19,8 +19,7 @@
 // by the loop and the flush worker together) reads still bump them. Unlike LevelDB's skip
 // list, entries are therefore not immutable after linking: the counter changes, and in an
 // active table the whole entry may be replaced (a new entry swapped into the same position) or
-// removed. RandomEntry's array of starting points is rebuilt lazily, also in a frozen table:
-// loop thread only, never touched by the worker.
+// removed.
 #pragma once
 
 #include <atomic>
@@ -28,7 +27,6 @@
 #include <cstdint>
 #include <random>
 #include <string_view>
-#include <vector>
 
 #include "engine/key_index.h"
 #include "engine/record.h"
@@ -83,10 +81,7 @@ class MemTable {
   Entry* Seek(std::string_view target, bool exclusive) const;
   Entry* First() const;
   static Entry* Next(const Entry* e);
-  // A pseudo-random entry, nullptr if empty: close to uniform over the key order (a random
-  // start, a descent and a rejection step; memtable.cc), O(log N) expected, about two descents.
-  // Not exactly uniform: an entry's chance varies with the random node heights around it.
-  // Loop thread only (it may rebuild the start array, which is not thread-safe).
+  // A uniformly random entry (from the KeyIndex), nullptr if empty. O(1) expected.
   Entry* RandomEntry(std::minstd_rand* rng) const;
 
   // Accessors of an entry.
@@ -128,22 +123,9 @@ class MemTable {
   // Links replacement in place of old (same height required), frees old.
   void ReplaceLinked(Entry** prev, Entry* old, Entry* replacement);
 
-  // A node of height h was linked or unlinked: the nodes of levels < h changed.
-  void NodesChanged(int height);
-  // Rebuilds sample_nodes_ (see below) if a change made it stale.
-  void PrepareSampling() const;
-
   Entry* head_;  // sentinel with kMaxHeight levels; holds no record
   KeyIndex index_;
   int max_height_ = 1;
-  size_t level_nodes_[kMaxHeight] = {};  // nodes linked at each level (head_ excluded)
-  // RandomEntry's starting points: head_, then every node of level sample_level_ in key
-  // order. sample_level_ is the highest level holding at least kSampleNodes nodes (0 when no
-  // level does), -1 when the array is stale: a node of that level was linked or unlinked. Only
-  // RandomEntry (loop thread) reads or rebuilds them, hence mutable.
-  static constexpr size_t kSampleNodes = 128;
-  mutable std::vector<Entry*> sample_nodes_;
-  mutable int sample_level_ = -1;
   size_t entry_count_ = 0;
   size_t tombstone_count_ = 0;
   size_t memory_bytes_ = 0;

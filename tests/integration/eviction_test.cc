@@ -125,8 +125,7 @@ TEST_CASE("allkeys-lru: 100 MB written under a 20 MB maxmemory stay near 20 MB, 
 }
 
 // Redis 7.0.15, same steps: hot 1000, new 10000, every victim among cold and old keys. Ours
-// takes some recent keys too: MemTable::RandomEntry is not exactly uniform, and the idle keys
-// that survive many evictions are the ones it draws least (typically 1-10% of the victims).
+// too (the sample is uniform, MemTable::RandomEntry); the check allows 1% of recent victims.
 TEST_CASE("allkeys-lru: the keys used in the last seconds survive, idle ones are evicted") {
   ServerProcess server(CacheArgs("allkeys-lru"));
   REQUIRE_MESSAGE(server.Start(), server.log());
@@ -149,8 +148,8 @@ TEST_CASE("allkeys-lru: the keys used in the last seconds survive, idle ones are
   MESSAGE("evicted " << evicted << ": hot left " << hot << ", new " << fresh << ", cold " << cold
                      << ", old " << old);
   CHECK(evicted > 1000);
-  CHECK(hot + fresh >= 11000 - evicted / 5);  // most victims were idle (random: half or more)
-  CHECK(hot >= 800);
+  CHECK(hot + fresh >= 11000 - evicted / 100);  // the victims were idle (random: half or more)
+  CHECK(hot >= 990);
   CHECK((1000 - cold) + (10000 - old) + (11000 - hot - fresh) == evicted);
 }
 

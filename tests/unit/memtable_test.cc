@@ -108,6 +108,36 @@ TEST_CASE("memtable: random operations agree with std::map") {
   CHECK(t.RandomEntry(&r2) == nullptr);
 }
 
+// Eviction's sample quality rests on this: a biased draw lets the keys it draws least survive
+// every round, so an LRU cache would evict recent keys instead.
+TEST_CASE("memtable: RandomEntry is uniform, also in a sparse table") {
+  MemTable t;
+  const int kKeys = 1000;
+  for (int i = 0; i < kKeys; i++) {
+    std::string k = "key" + std::to_string(i);
+    Put(t, k, "v", 0, static_cast<uint64_t>(i + 1));
+  }
+  auto draw_counts = [&t](int draws) {
+    std::map<std::string, int> counts;
+    std::minstd_rand rng(7);
+    for (int d = 0; d < draws; d++) counts[std::string(MemTable::Key(t.RandomEntry(&rng)))]++;
+    return counts;
+  };
+  // 200 draws per key expected; a binomial(200000, 1/1000) stays within 140..260 (over 4 sigma).
+  std::map<std::string, int> counts = draw_counts(200 * kKeys);
+  CHECK(counts.size() == static_cast<size_t>(kKeys));
+  for (const auto& [key, n] : counts) {
+    CHECK_MESSAGE(n > 140, key << " drawn " << n << " times");
+    CHECK_MESSAGE(n < 260, key << " drawn " << n << " times");
+  }
+  // Delete all but 3 keys: the index keeps 1024+ slots for 3 entries (random slots mostly
+  // miss, the exact fallback answers), and each survivor is still drawn about a third of the time.
+  for (int i = 3; i < kKeys; i++) REQUIRE(t.Erase("key" + std::to_string(i)));
+  counts = draw_counts(30000);
+  REQUIRE(counts.size() == 3);
+  for (const auto& [key, n] : counts) CHECK_MESSAGE(n > 9000, key << " drawn " << n << " times");
+}
+
 TEST_CASE("memtable: tier flags live beside sequence, height and expire, and survive rewrites") {
   MemTable t;
   const uint8_t all = MemTable::kTombstone | MemTable::kShadowsLive | MemTable::kShadowsVolatile |
