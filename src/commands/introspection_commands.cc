@@ -331,7 +331,7 @@ void ConfigSetCommand(CommandContext& ctx) {
     }
     std::vector<std::string> words;
     if (d->type == Config::Type::kMulti) {
-      SplitConfigLine(ctx.args[i + 1], &words);
+      words = SplitMultiArg(ctx.args[i + 1]);
     } else {
       words.push_back(ctx.args[i + 1]);
     }
@@ -345,7 +345,7 @@ void ConfigSetCommand(CommandContext& ctx) {
       // Roll back what was already applied.
       for (auto& [pd, pv] : previous) {
         std::vector<std::string> w;
-        if (pd->type == Config::Type::kMulti) SplitConfigLine(pv, &w);
+        if (pd->type == Config::Type::kMulti) w = SplitMultiArg(pv);
         else w.push_back(pv);
         std::string ignored;
         pd->set(w, &ignored);

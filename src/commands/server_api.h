@@ -55,8 +55,11 @@ class ServerApi {
   // INFO text for the given lowercase section names ("default", "all", "everything" ...).
   virtual std::string Info(const std::vector<std::string>& sections) = 0;
   virtual void ResetStats() = 0;
-  // SHUTDOWN: stop accepting, sync the WAL, exit 0 after this loop iteration.
-  virtual void RequestShutdown() = 0;
+  // SHUTDOWN: stop accepting, sync the WAL, exit 0 after this loop iteration. First flushes
+  // the MemTables to tables (as Redis saves a final snapshot) with kSave, or with kDefault when
+  // save points are configured; returns false, and keeps running, when that flush fails.
+  enum class ShutdownSave { kDefault, kSave, kNoSave };
+  virtual bool RequestShutdown(ShutdownSave mode) = 0;
   // Applies config directives that need the server to act (port change, logging ...).
   virtual void OnConfigChanged(const std::string& name) = 0;
   virtual int64_t start_time_ms() const = 0;

@@ -13,21 +13,35 @@ namespace organic::commands {
 namespace {
 
 void ShutdownCommand(CommandContext& ctx) {
+  bool nosave = false, save = false, other = false, abort = false;
   for (size_t i = 1; i < ctx.args.size(); i++) {
     const std::string& a = ctx.args[i];
-    if (!ArgIs(a, "NOSAVE") && !ArgIs(a, "SAVE") && !ArgIs(a, "NOW") && !ArgIs(a, "FORCE") &&
-        !ArgIs(a, "ABORT")) {
+    if (ArgIs(a, "NOSAVE")) nosave = true;
+    else if (ArgIs(a, "SAVE")) save = true;
+    else if (ArgIs(a, "NOW") || ArgIs(a, "FORCE")) other = true;
+    else if (ArgIs(a, "ABORT")) abort = true;
+    else {
       ctx.reply->Error(protocol::kSyntaxErr);
       return;
     }
-    if (ArgIs(a, "ABORT")) {
-      ctx.reply->Error("ERR No shutdown in progress.");
-      return;
-    }
   }
-  // NOSAVE and SAVE both end with the WAL synced: every acknowledged write is on disk either
-  // way (there is no separate snapshot to skip). No reply on success, as Redis.
-  ctx.server->RequestShutdown();
+  // As Redis: ABORT goes with no other flag, SAVE and NOSAVE exclude each other.
+  if ((abort && (nosave || save || other)) || (nosave && save)) {
+    ctx.reply->Error(protocol::kSyntaxErr);
+    return;
+  }
+  if (abort) {
+    ctx.reply->Error("ERR No shutdown in progress.");
+    return;
+  }
+  using Mode = ServerApi::ShutdownSave;
+  Mode mode = save ? Mode::kSave : nosave ? Mode::kNoSave : Mode::kDefault;
+  // Every acknowledged write is in the WAL either way; the final flush only spares the next
+  // start a WAL replay. No reply on success, as Redis.
+  if (!ctx.server->RequestShutdown(mode)) {
+    ctx.reply->Error("ERR Errors trying to SHUTDOWN. Check logs.");
+    return;
+  }
   ctx.session->close_after_reply = true;
 }
 

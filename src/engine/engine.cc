@@ -161,6 +161,8 @@ Status Engine::Open() {
   stats_.last_save_unix = UnixTimeMs() / 1000;
   wal_base_size_ = wal_->total_size();
   open_ = true;
+  expire_rebuild_cancel_ = std::make_shared<std::atomic<bool>>(false);
+  StartExpireIndexRebuild();
   return Status::Ok();
 }
 
@@ -168,6 +170,7 @@ Status Engine::Close() {
   if (!open_) return Status::Ok();
   open_ = false;
   Status st = wal_->SyncNow();
+  if (expire_rebuild_cancel_) expire_rebuild_cancel_->store(true);
   worker_.Stop();
   std::lock_guard lock(done_mu_);
   done_.clear();
@@ -889,6 +892,63 @@ uint64_t Engine::ActiveExpireCycle(int64_t budget_us) {
   return expired;
 }
 
+struct Engine::ExpireRebuild {
+  std::vector<std::shared_ptr<const DbTiers>> dbs;  // tables only (no frozen MemTables)
+  size_t next_db = 0;
+  MemTable empty;  // DbIterator's active tier
+  std::unique_ptr<DbIterator> it;
+  std::shared_ptr<std::atomic<bool>> cancel;
+};
+
+void Engine::StartExpireIndexRebuild() {
+  auto job = std::make_shared<ExpireRebuild>();
+  for (const auto& tiers : version_->dbs) {
+    if (tiers->table_volatile_keys == 0) continue;
+    auto tables = std::make_shared<DbTiers>(*tiers);
+    tables->frozen.clear();
+    job->dbs.push_back(std::move(tables));
+  }
+  if (job->dbs.empty()) return;
+  job->cancel = expire_rebuild_cancel_;
+  worker_.Post([this, job] { ExpireRebuildStep(job); });
+}
+
+void Engine::ExpireRebuildStep(std::shared_ptr<ExpireRebuild> job) {
+  constexpr size_t kBatch = 4096;
+  if (job->cancel->load()) return;
+  const DbTiers& tiers = *job->dbs[job->next_db];
+  if (job->it == nullptr) {
+    job->it = std::make_unique<DbIterator>(&job->empty, tiers);
+    job->it->SeekToFirst();
+  }
+  std::vector<ExpireIndex::Item> items;
+  for (; job->it->Valid() && items.size() < kBatch; job->it->Next()) {
+    int64_t expire_at = job->it->record().expire_at_ms;
+    if (!job->it->tombstone() && expire_at != 0) {
+      items.push_back(ExpireIndex::Item{expire_at, std::string(job->it->key())});
+    }
+  }
+  if (!job->it->Valid()) {
+    // A table that cannot be read leaves its keys to lazy expiry (reads, compaction).
+    if (!job->it->status().ok()) {
+      organic::Log(LogLevel::kWarning, "Expire index rebuild stopped early: %s",
+                   job->it->status().ToString().c_str());
+    }
+    job->it.reset();
+    job->next_db++;
+  }
+  if (!items.empty()) {
+    // By database id: a SWAPDB or FLUSHDB may have run since the snapshot.
+    PostToLoop([this, id = tiers.id, items = std::move(items)]() mutable {
+      for (size_t i = 0; i < dbs_.size(); i++) {
+        if (version_->dbs[i]->id != id) continue;
+        for (ExpireIndex::Item& item : items) dbs_[i].expires.Add(item.expire_at_ms, item.key);
+      }
+    });
+  }
+  if (job->next_db < job->dbs.size()) worker_.Post([this, job] { ExpireRebuildStep(job); });
+}
+
 // ---------------------------------------------------------------------------------------------
 // Metabolic flush
 
@@ -922,6 +982,7 @@ bool Engine::StartFlush(Status* status, bool no_survivors) {
   FlushState next;
   next.generation = wal_->current_generation();
   next.no_survivors = no_survivors;
+  next.changes_at_start = stats_.changes_since_save;
   for (size_t i = 0; i < dbs_.size(); i++) {
     Database& db = dbs_[i];
     next.floor_ids.push_back(v->dbs[i]->id);
@@ -1045,7 +1106,8 @@ void Engine::InstallFlush(FlushResult result) {
   stats_.last_flush_clean_dropped = result.clean_dropped;
   stats_.flush_bytes_written += result.bytes_written;
   stats_.last_save_unix = UnixTimeMs() / 1000;
-  stats_.changes_since_save = 0;
+  // As Redis after a BGSAVE: writes made while the flush ran are not in it, so they still count.
+  stats_.changes_since_save -= std::min(stats_.changes_since_save, flush_.changes_at_start);
   flush_ = FlushState();
   PostManifestWrite(wal_->ForgetGenerationsBefore(version_->wal_floor));
   wal_base_size_ = wal_->total_size();

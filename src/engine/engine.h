@@ -19,6 +19,7 @@
 // keeps DBSIZE and the volatile-key count exact without scanning the disk.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -309,6 +310,7 @@ class Engine {
     std::vector<FlushInput> inputs;  // for a retry after an error
     bool no_survivors = false;
     bool failed = false;             // the last attempt failed; OnSecondTick retries
+    uint64_t changes_at_start = 0;   // changes_since_save at the freeze (later ones still count)
   };
   void PostFlushJob();
   void InstallFlush(FlushResult result);
@@ -319,6 +321,16 @@ class Engine {
   // files no Version references once it is durable.
   void PostManifestWrite(std::vector<std::string> wal_paths);
   Manifest BuildManifest(const Version& v) const;
+  // The expire index after Open: the WAL replay adds the keys it replays, but keys with a TTL
+  // that live only in tables (flushed before the stop) would be expired only when read or
+  // compacted, and counted meanwhile. The worker walks the merged tables of every database with
+  // volatile keys and hands their (expire time, key) to the loop in batches, one task per batch
+  // so flushes queued meanwhile are not held up. Close cancels it. Items that a newer write
+  // made stale are dropped by the expiry cycle, which checks the key's current expire time.
+  struct ExpireRebuild;
+  void StartExpireIndexRebuild();
+  void ExpireRebuildStep(std::shared_ptr<ExpireRebuild> job);
+  std::shared_ptr<std::atomic<bool>> expire_rebuild_cancel_;
   // Runs on the worker: queues fn for the loop and wakes it.
   void PostToLoop(std::function<void()> fn);
   // Runs on the worker: true if the test hook stops the job at this point.

@@ -1,5 +1,7 @@
 #include "server/config.h"
 
+#include <cerrno>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <type_traits>
@@ -30,10 +32,33 @@ std::string Join(const std::vector<std::string>& words, const char* sep) {
   return out;
 }
 
+// A save point number as Redis reads it (strtoll: optional sign, the whole word consumed; the
+// word "" reads as 0).
+bool ParseSaveNumber(const std::string& s, int64_t* out) {
+  errno = 0;
+  char* end = nullptr;
+  long long n = std::strtoll(s.c_str(), &end, 10);
+  if (*end != '\0' || errno == ERANGE) return false;
+  *out = n;
+  return true;
+}
+
 }  // namespace
 
 bool SplitConfigLine(const std::string& line, std::vector<std::string>* words) {
   return protocol::SplitInlineArgs(line.data(), line.size(), words);
+}
+
+std::vector<std::string> SplitMultiArg(const std::string& value) {
+  std::vector<std::string> words;
+  if (value.empty()) return words;
+  size_t start = 0;
+  while (true) {
+    size_t space = value.find(' ', start);
+    words.push_back(value.substr(start, space == std::string::npos ? space : space - start));
+    if (space == std::string::npos) return words;
+    start = space + 1;
+  }
 }
 
 Config::Config() { Define(); }
@@ -185,11 +210,31 @@ void Config::Define() {
   add_int("lfu-decay-time", &v->lfu_decay_time, 0, INT32_MAX, true);
   directives_.push_back(Directive{
       "save", Type::kMulti, true,
-      [=](const std::vector<std::string>& args, std::string*) {
-        v->save = Join(args, " ");
+      [=](const std::vector<std::string>& args, std::string* error) {
+        // As Redis: pairs of <seconds >= 1> <changes >= 0>; "" (no words) clears them.
+        std::vector<ConfigValues::SavePoint> points;
+        bool ok = args.size() % 2 == 0 || (args.size() == 1 && args[0].empty());
+        for (size_t i = 0; ok && i + 1 < args.size(); i += 2) {
+          ConfigValues::SavePoint p;
+          ok = ParseSaveNumber(args[i], &p.seconds) && p.seconds >= 1 &&
+               ParseSaveNumber(args[i + 1], &p.changes) && p.changes >= 0;
+          points.push_back(p);
+        }
+        if (!ok) {
+          *error = "Invalid save parameters";
+          return false;
+        }
+        v->save_points = std::move(points);
         return true;
       },
-      [=] { return v->save; }});
+      [=] {
+        std::string out;
+        for (const auto& p : v->save_points) {
+          if (!out.empty()) out += ' ';
+          out += std::to_string(p.seconds) + " " + std::to_string(p.changes);
+        }
+        return out;
+      }});
   add_bool("daemonize", &v->daemonize, false);
   add_string("pidfile", &v->pidfile, false);
   add_int("tcp-backlog", &v->tcp_backlog, 0, INT32_MAX, false);
@@ -265,6 +310,11 @@ bool Config::LoadText(const std::string& text, const std::string& source_name,
     } else if (!words.empty()) {
       std::string name = words[0];
       words.erase(words.begin());
+      // As Redis: a multi-argument directive given one word (save "3600 1") is split at spaces.
+      const Directive* d = Find(name);
+      if (d != nullptr && d->type == Type::kMulti && words.size() == 1 && !words[0].empty()) {
+        words = SplitMultiArg(words[0]);
+      }
       ok = Set(name, words, &msg);
     }
     if (!ok) {

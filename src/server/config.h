@@ -39,7 +39,14 @@ struct ConfigValues {
   int maxmemory_samples = 5;
   int lfu_log_factor = 10;
   int lfu_decay_time = 1;
-  std::string save = "";
+  // Redis's save points: a metabolic flush starts when at least `changes` writes happened and
+  // `seconds` passed since the last one (the periodic flush), and SHUTDOWN flushes when any
+  // is set. Redis's default.
+  struct SavePoint {
+    int64_t seconds;
+    int64_t changes;
+  };
+  std::vector<SavePoint> save_points = {{3600, 1}, {300, 100}, {60, 10000}};
   bool daemonize = false;
   std::string pidfile;
   int tcp_backlog = 511;
@@ -119,5 +126,9 @@ class Config {
 
 // Splits a config line into words with sdssplitargs quoting rules; false on unbalanced quotes.
 bool SplitConfigLine(const std::string& line, std::vector<std::string>* words);
+// Splits the value of a multi-argument directive given as one word (CONFIG SET save "1 5",
+// --save "1 5") at every space, as Redis (sdssplitlen): "" gives no words, "a  b" gives an empty
+// word between a and b (which the directive then rejects, as Redis does).
+std::vector<std::string> SplitMultiArg(const std::string& value);
 
 }  // namespace organic

@@ -335,6 +335,7 @@ void Server::Cron() {
   int64_t period_us = 1000000 / std::max(1, cfg.hz);
   int64_t budget = period_us * (25 + 2 * (cfg.active_expire_effort - 1)) / 100;
   engine_->ActiveExpireCycle(budget);
+  MaybeStartPeriodicFlush();
   engine_->MaybeStartCompaction();
   LogBackgroundReadError();
   MaybeEndWriteStall(false);
@@ -355,6 +356,26 @@ void Server::Cron() {
   if (now - last_second_tick_ms_ >= 1000) {
     last_second_tick_ms_ = now;
     engine_->OnSecondTick();
+  }
+}
+
+void Server::MaybeStartPeriodicFlush() {
+  const ConfigValues& cfg = config_->values();
+  if (cfg.save_points.empty() || engine_->flush_in_progress()) return;
+  int64_t now_ms = UnixTimeMs();
+  if (now_ms - last_flush_failure_ms_ < 5000) return;  // Redis's CONFIG_BGSAVE_RETRY_DELAY
+  const engine::EngineStats& es = engine_->stats();
+  int64_t elapsed = now_ms / 1000 - es.last_save_unix;
+  for (const ConfigValues::SavePoint& p : cfg.save_points) {
+    if (es.changes_since_save < static_cast<uint64_t>(p.changes) || elapsed < p.seconds) continue;
+    Log(LogLevel::kNotice, "%lld changes in %lld seconds. Starting a metabolic flush...",
+        static_cast<long long>(p.changes), static_cast<long long>(p.seconds));
+    Status st;
+    if (!engine_->StartFlush(&st)) {
+      Log(LogLevel::kWarning, "Periodic flush failed to start: %s", st.ToString().c_str());
+      last_flush_failure_ms_ = now_ms;
+    }
+    return;
   }
 }
 
@@ -380,16 +401,37 @@ void Server::LogBackgroundReadError() {
 
 void Server::OnSignal(uv_signal_t* handle, int signum) {
   auto* self = static_cast<Server*>(handle->data);
-  Log(LogLevel::kWarning, "Received %s scheduling shutdown...",
-      signum == SIGINT ? "SIGINT" : "SIGTERM");
-  self->RequestShutdown();
+  const char* name = signum == SIGINT ? "SIGINT" : "SIGTERM";
+  Log(LogLevel::kWarning, "Received %s scheduling shutdown...", name);
+  // As Redis: when the final flush fails, the server keeps running rather than exit with
+  // its MemTables unflushed (the WAL still holds them; a second signal can be sent).
+  if (!self->RequestShutdown(ShutdownSave::kDefault)) {
+    Log(LogLevel::kWarning,
+        "%s received but errors trying to shut down the server, check the logs for more "
+        "information", name);
+    return;
+  }
   self->BeforeSleep();
 }
 
-void Server::RequestShutdown() { shutdown_requested_ = true; }
+bool Server::RequestShutdown(ShutdownSave mode) {
+  Log(LogLevel::kWarning, "User requested shutdown...");
+  bool flush = mode == ShutdownSave::kSave ||
+               (mode == ShutdownSave::kDefault && !config_->values().save_points.empty());
+  if (flush) {
+    Log(LogLevel::kNotice, "Flushing the MemTables to tables before exiting.");
+    Status st = engine_->Flush();
+    if (!st.ok()) {
+      Log(LogLevel::kWarning, "Error trying to flush before exiting: %s", st.ToString().c_str());
+      return false;
+    }
+    Log(LogLevel::kNotice, "MemTables flushed to disk.");
+  }
+  shutdown_requested_ = true;
+  return true;
+}
 
 void Server::Shutdown() {
-  Log(LogLevel::kWarning, "User requested shutdown...");
   for (auto& l : listeners_) {
     uv_close(reinterpret_cast<uv_handle_t*>(l.release()),
              [](uv_handle_t* h) { delete reinterpret_cast<uv_tcp_t*>(h); });

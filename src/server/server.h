@@ -84,7 +84,7 @@ class Server : public commands::ServerApi {
                   const commands::Session* me) override;
   std::string Info(const std::vector<std::string>& sections) override;
   void ResetStats() override;
-  void RequestShutdown() override;
+  bool RequestShutdown(ShutdownSave mode) override;
   void OnConfigChanged(const std::string& name) override;
   int64_t start_time_ms() const override { return start_time_ms_; }
   void Sleep(double seconds) override;
@@ -100,6 +100,9 @@ class Server : public commands::ServerApi {
   void Shutdown();
   void LogBackgroundReadError();
   void ReturnFreedMemTables();
+  // The periodic flush: starts a metabolic flush when a save point is reached (enough changes
+  // and seconds since the last flush), as Redis's serverCron starts a BGSAVE.
+  void MaybeStartPeriodicFlush();
   // Resumes stalled connections once memory is back under budget or the stall is too long.
   void MaybeEndWriteStall(bool force);
   void ApplyLogConfig();
@@ -138,6 +141,7 @@ class Server : public commands::ServerApi {
   std::string run_id_;  // 40 random hex characters, new at every start (INFO run_id)
   int64_t last_second_tick_ms_ = 0;
   bool shutdown_requested_ = false;
+  int64_t last_flush_failure_ms_ = 0;  // a periodic flush that failed to start is retried 5 s later
   ServerStats stats_;
   MaxmemoryPolicy eviction_policy_ = MaxmemoryPolicy::kOrganic;  // parsed maxmemory-policy
   Evictor evictor_;

@@ -66,7 +66,11 @@ int CountMismatches(redisContext* c, const std::vector<std::string>& keys, Want 
 }
 
 TEST_CASE("a clean restart keeps values and TTLs; keys that expired meanwhile are gone") {
-  ServerProcess server;
+  // With save points the shutdown flushes every key to a table; without, the WAL is replayed.
+  std::vector<std::string> args;
+  SUBCASE("from tables (default save points)") {}
+  SUBCASE("from the WAL (save \"\")") { args = {"--save", ""}; }
+  ServerProcess server(args);
   REQUIRE_MESSAGE(server.Start(), server.log());
   std::string binary("bin\0\r\nary\xff", 11);
   int64_t pttl_before = 0;
@@ -96,6 +100,13 @@ TEST_CASE("a clean restart keeps values and TTLs; keys that expired meanwhile ar
   REQUIRE_MESSAGE(server.Start(), server.log());
   RedisContextPtr c = server.Connect();
   REQUIRE(c != nullptr);
+  // "short" expired while the server was down: the active expiry removes it without any
+  // command touching it, whether it is replayed from the WAL or sits in a table (Redis skips
+  // it at load).
+  int64_t dbsize = 0;
+  for (int i = 0; i < 40 && (dbsize = CmdInt(c.get(), {"DBSIZE"})) != 5; i++) SleepMs(50);
+  CHECK(dbsize == 5);
+  CHECK(InfoField(Cmd(c.get(), {"INFO", "keyspace"}), "db0").rfind("keys=5,expires=2,", 0) == 0);
   CHECK(Cmd(c.get(), {"GET", "plain"}) == "v2");
   CHECK(Cmd(c.get(), {"GET", binary}) == binary);
   int64_t pttl_after = CmdInt(c.get(), {"PTTL", "ttl"});
@@ -196,7 +207,8 @@ TEST_CASE("kill -9 during writes with appendfsync always loses no acknowledged w
 }
 
 TEST_CASE("a torn WAL tail is truncated at start-up with a warning") {
-  ServerProcess server;
+  // No save points: a clean stop must leave the writes in the WAL for this test to damage.
+  ServerProcess server({"--save", ""});
   REQUIRE_MESSAGE(server.Start(), server.log());
   struct Tail {
     const char* what;
@@ -250,7 +262,8 @@ TEST_CASE("a torn WAL tail is truncated at start-up with a warning") {
 }
 
 TEST_CASE("corruption inside a WAL stops start-up until organic-check-wal --fix repairs it") {
-  ServerProcess server;
+  // No save points: a clean stop must leave the writes in the WAL for this test to damage.
+  ServerProcess server({"--save", ""});
   REQUIRE_MESSAGE(server.Start(), server.log());
   {
     RedisContextPtr c = server.Connect();
@@ -371,6 +384,115 @@ TEST_CASE("SAVE moves the data into SSTables and retires the WAL; it survives re
   c = server.Connect();
   REQUIRE(c != nullptr);
   check_data(c.get());
+}
+
+// Redis saves a final snapshot at shutdown when save points are set (the default), and SHUTDOWN
+// SAVE / NOSAVE force either way; here the snapshot is a metabolic flush, which empties the WAL.
+TEST_CASE("shutdown flushes the MemTables when save points are set; NOSAVE leaves the WAL") {
+  const std::string filler(500, 'x');
+  auto write_keys = [&](redisContext* c, const std::string& prefix) {
+    for (int i = 0; i < 200; i++) {
+      REQUIRE(Cmd(c, {"SET", prefix + std::to_string(i), filler + std::to_string(i)}) == "OK");
+    }
+  };
+  auto count_keys = [&](redisContext* c, const std::string& prefix) {
+    int found = 0;
+    for (int i = 0; i < 200; i++) {
+      found += Cmd(c, {"GET", prefix + std::to_string(i)}) == filler + std::to_string(i);
+    }
+    return found;
+  };
+  auto wal_bytes = [](const ServerProcess& s) {
+    size_t total = 0;
+    for (const std::string& p : s.WalFiles()) total += ReadFileOrEmpty(p).size();
+    return total;
+  };
+  auto shutdown = [](ServerProcess& s, std::vector<std::string> cmd) {
+    RedisContextPtr c = s.Connect();
+    REQUIRE(c != nullptr);
+    RedisReplyPtr r = Command(c.get(), cmd);
+    CHECK(r == nullptr);  // no reply: the connection closes
+    REQUIRE(s.WaitForExit(std::chrono::seconds(10)));
+    CHECK(s.exit_status() == 0);
+  };
+
+  ServerProcess server;  // Redis's default save points
+  REQUIRE_MESSAGE(server.Start(), server.log());
+  RedisContextPtr c = server.Connect();
+  REQUIRE(c != nullptr);
+  CHECK(Cmd(c.get(), {"CONFIG", "GET", "save"}) == "[save,3600 1 300 100 60 10000]");
+  write_keys(c.get(), "a:");
+  c.reset();
+  CHECK(wal_bytes(server) > 200 * 500);
+  REQUIRE(server.Stop() == 0);  // SIGTERM
+  CHECK(wal_bytes(server) < 100);
+  CHECK(server.log().find("MemTables flushed to disk") != std::string::npos);
+
+  // SHUTDOWN NOSAVE: the WAL keeps the writes (and replays them).
+  REQUIRE_MESSAGE(server.Start(), server.log_since_start());
+  c = server.Connect();
+  REQUIRE(c != nullptr);
+  CHECK(count_keys(c.get(), "a:") == 200);
+  write_keys(c.get(), "b:");
+  c.reset();
+  shutdown(server, {"SHUTDOWN", "NOSAVE"});
+  CHECK(wal_bytes(server) > 200 * 500);
+
+  // SHUTDOWN SAVE flushes even without save points.
+  REQUIRE_MESSAGE(server.Start(), server.log_since_start());
+  c = server.Connect();
+  REQUIRE(c != nullptr);
+  CHECK(count_keys(c.get(), "a:") == 200);
+  CHECK(count_keys(c.get(), "b:") == 200);
+  CHECK(Cmd(c.get(), {"CONFIG", "SET", "save", ""}) == "OK");
+  write_keys(c.get(), "c:");
+  c.reset();
+  shutdown(server, {"SHUTDOWN", "SAVE"});
+  CHECK(wal_bytes(server) < 100);
+
+  // Without save points a plain shutdown leaves the WAL as it is.
+  REQUIRE_MESSAGE(server.Start(), server.log_since_start());
+  c = server.Connect();
+  REQUIRE(c != nullptr);
+  CHECK(count_keys(c.get(), "c:") == 200);
+  CHECK(Cmd(c.get(), {"CONFIG", "SET", "save", ""}) == "OK");
+  write_keys(c.get(), "d:");
+  c.reset();
+  REQUIRE(server.Stop() == 0);
+  CHECK(wal_bytes(server) > 200 * 500);
+  REQUIRE_MESSAGE(server.Start(), server.log_since_start());
+  c = server.Connect();
+  REQUIRE(c != nullptr);
+  CHECK(count_keys(c.get(), "d:") == 200);
+  CHECK(CmdInt(c.get(), {"DBSIZE"}) == 800);
+}
+
+// The periodic flush is Redis's save points: "<seconds> <changes>" starts a metabolic flush
+// (Redis: a BGSAVE) once both are reached; changes made during the flush still count after it.
+TEST_CASE("save points start a metabolic flush") {
+  ServerProcess server({"--save", "1 5"});
+  REQUIRE_MESSAGE(server.Start(), server.log());
+  RedisContextPtr c = server.Connect();
+  REQUIRE(c != nullptr);
+  CHECK(InfoInt(c.get(), "organic", "organic_flushes") == 0);
+  for (int i = 0; i < 4; i++) REQUIRE(Cmd(c.get(), {"SET", "k" + std::to_string(i), "v"}) == "OK");
+  SleepMs(1500);  // 4 changes < 5: nothing yet
+  CHECK(InfoInt(c.get(), "organic", "organic_flushes") == 0);
+  CHECK(InfoInt(c.get(), "persistence", "rdb_changes_since_last_save") == 4);
+  REQUIRE(Cmd(c.get(), {"SET", "k4", "v"}) == "OK");
+  int64_t flushes = 0;
+  for (int i = 0; i < 50 && flushes == 0; i++) {
+    SleepMs(100);
+    flushes = InfoInt(c.get(), "organic", "organic_flushes");
+  }
+  CHECK(flushes == 1);
+  CHECK(InfoInt(c.get(), "persistence", "rdb_changes_since_last_save") == 0);
+  CHECK(server.log().find("5 changes in 1 seconds. Starting a metabolic flush") !=
+        std::string::npos);
+  // Invalid save points are refused with Redis's error; the old ones stay.
+  CHECK(Cmd(c.get(), {"CONFIG", "SET", "save", "0 1"}) ==
+        "ERR CONFIG SET failed (possibly related to argument 'save') - Invalid save parameters");
+  CHECK(Cmd(c.get(), {"CONFIG", "GET", "save"}) == "[save,1 5]");
 }
 
 TEST_CASE("DEBUG RELOAD keeps data and TTLs") {

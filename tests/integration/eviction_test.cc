@@ -19,11 +19,6 @@ namespace {
 constexpr uint64_t kMaxmemory = 20ull * 1024 * 1024;
 const std::string kOom = "OOM command not allowed when used memory > 'maxmemory'.";
 
-int64_t InfoInt(redisContext* c, const std::string& section, const std::string& field) {
-  std::string v = InfoField(Cmd(c, {"INFO", section}), field);
-  return v.empty() ? INT64_MIN : std::stoll(v);
-}
-
 std::string Value(int i) { return std::string(1000, static_cast<char>('a' + i % 26)); }
 
 // Pipelines `count` SETs of 1000-byte values to prefix + i (with EX ttl when ttl > 0); returns

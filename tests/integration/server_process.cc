@@ -409,6 +409,11 @@ std::string InfoField(const std::string& info, const std::string& field) {
   return "";
 }
 
+int64_t InfoInt(redisContext* c, const std::string& section, const std::string& field) {
+  std::string v = InfoField(Cmd(c, {"INFO", section}), field);
+  return v.empty() ? INT64_MIN : std::stoll(v);
+}
+
 // ---- RawConnection ----
 
 std::string EncodeCommand(const std::vector<std::string>& args) {

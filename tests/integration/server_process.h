@@ -170,6 +170,8 @@ std::string Cmd(redisContext* c, const std::vector<std::string>& args);
 int64_t CmdInt(redisContext* c, const std::vector<std::string>& args);
 // The value of field in an INFO reply text ("used_memory_rss"); empty if absent.
 std::string InfoField(const std::string& info, const std::string& field);
+// An integer field of INFO <section>, INT64_MIN when absent.
+int64_t InfoInt(redisContext* c, const std::string& section, const std::string& field);
 
 // ---- raw sockets, for byte-level protocol tests ----
 

@@ -31,11 +31,16 @@ class FakeServerApi : public commands::ServerApi {
   }
   std::string Info(const std::vector<std::string>&) override { return "# Server\r\n"; }
   void ResetStats() override {}
-  void RequestShutdown() override { shutdown_requested = true; }
+  bool RequestShutdown(ShutdownSave mode) override {
+    shutdown_requested = true;
+    shutdown_mode = mode;
+    return true;
+  }
   void OnConfigChanged(const std::string&) override {}
   int64_t start_time_ms() const override { return 0; }
   void Sleep(double) override {}
   bool shutdown_requested = false;
+  ShutdownSave shutdown_mode = ShutdownSave::kDefault;
 
  private:
   Config config_;

@@ -35,3 +35,34 @@ TEST_CASE("config: errors name file, line and directive") {
   CHECK_FALSE(c.LoadText("maxmemory lots\n", "x.conf", &err));
   CHECK_FALSE(c.LoadText("dir \"unterminated\n", "x.conf", &err));
 }
+
+// Checked against redis-server 7.0: pairs of <seconds >= 1> <changes >= 0>, strtoll numbers,
+// one word split at every space, "" clears.
+TEST_CASE("config: save points") {
+  Config c;
+  std::string err;
+  CHECK(c.Find("save")->get() == "3600 1 300 100 60 10000");
+  CHECK(c.values().save_points.size() == 3);
+  auto set = [&c, &err](const std::string& value) {
+    return c.Set("save", organic::SplitMultiArg(value), &err);
+  };
+  CHECK(set("100 5 200 6"));
+  CHECK(c.Find("save")->get() == "100 5 200 6");
+  CHECK(set("+100 0"));
+  CHECK(c.Find("save")->get() == "100 0");
+  for (const char* bad : {"100", "0 1", "100 -1", "100 5x", "100 5 ", " 100 5", "100  5", "a b"}) {
+    CHECK_FALSE_MESSAGE(set(bad), bad);
+    CHECK(err == "Invalid save parameters");
+  }
+  CHECK(c.Find("save")->get() == "100 0");  // unchanged by the failures
+  CHECK(set(""));
+  CHECK(c.values().save_points.empty());
+  CHECK(c.LoadText("save 60 1000 10 5\n", "a.conf", &err));
+  CHECK(c.Find("save")->get() == "60 1000 10 5");
+  CHECK(c.LoadText("save \"30 7\"\n", "a.conf", &err));
+  CHECK(c.Find("save")->get() == "30 7");
+  CHECK(c.LoadText("save \"\"\n", "a.conf", &err));
+  CHECK(c.Find("save")->get() == "");
+  CHECK_FALSE(c.LoadText("save 30\n", "a.conf", &err));
+  CHECK(err.find("Invalid save parameters") != std::string::npos);
+}
