@@ -7,7 +7,7 @@
 #   --quick   a 10x smaller dataset (smoke run; not the recorded figures)
 #
 # Servers run pinned to CPU 0, organic-bench to CPU 1 (taskset), one server at a time.
-# organic-server: --maxmemory M (policy organic: the MemTables get 3/4 of it).
+# organic-server: --maxmemory M (policy organic: the MemTables get half of it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ORGANIC=${ORGANIC_BIN:-build/organic-server}
