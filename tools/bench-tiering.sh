@@ -56,6 +56,15 @@ rss_mb() { echo $(( $(awk '/VmRSS/ {print $2}' /proc/"$SERVER_PID"/status) / 102
 COMMON=(--keys "$KEYS" --value-size "$VALUE")
 GETS=(--distribution zipf --zipf-theta 0.99 --ratio 1:0 --connections 50 --pipeline 1
       --duration "$DURATION")
+# The same GETs from 4 connections: latency when the two cores are not saturated (50
+# connections at pipeline 1 queue on the server's core and the tail is scheduling).
+LIGHT=(--distribution zipf --zipf-theta 0.99 --ratio 1:0 --connections 4 --threads 1
+       --pipeline 1 --duration 10)
+light() {  # label
+  local r
+  r=$(bench "${COMMON[@]}" "${LIGHT[@]}")
+  echo "$1, 4 connections: ops/s $(echo "$r" | field "['ops_per_sec']")  p50 $(echo "$r" | field "['latency_ms']['p50']") ms  p99 $(echo "$r" | field "['latency_ms']['p99']") ms  p99.9 $(echo "$r" | field "['latency_ms']['p99_9']") ms"
+}
 printf 'dataset: %d keys x %d B = %d MB; maxmemory %d MB; Zipf 0.99 GETs for %d s\n' \
   "$KEYS" "$VALUE" $((KEYS * VALUE / 1000000)) "$MAXMEM_MB" "$DURATION"
 
@@ -65,6 +74,7 @@ bench --load "${COMMON[@]}" --connections 50 --pipeline 16 >/dev/null
 R=$(bench "${COMMON[@]}" "${GETS[@]}")
 RAM_OPS=$(echo "$R" | field "['ops_per_sec']")
 echo "redis (all in RAM):      ops/s $RAM_OPS  p50 $(echo "$R" | field "['latency_ms']['p50']") ms  p99 $(echo "$R" | field "['latency_ms']['p99']") ms  RSS $(rss_mb) MB"
+light "redis (all in RAM)"
 stop
 
 # 2. redis-server, maxmemory + allkeys-lfu: a cache that drops what does not fit.
@@ -86,6 +96,7 @@ RSS=$(rss_mb)
 echo "organic (maxmemory):     ops/s $OPS  p50 $(echo "$R" | field "['latency_ms']['p50']") ms  p99 $(echo "$R" | field "['latency_ms']['p99']") ms  p99.9 $(echo "$R" | field "['latency_ms']['p99_9']") ms  memory hit ratio $(echo "$R" | field "['memory_hit_ratio']")  RSS $MAX_RSS MB"
 V=$(bench --verify "${COMMON[@]}" --connections 50 --pipeline 16 || true)
 echo "organic verify:          missing $(echo "$V" | field "['missing']")  wrong $(echo "$V" | field "['wrong']")  DBSIZE $(redis-cli -p "$PORT" dbsize)"
+light "organic (maxmemory)"
 /usr/bin/python3 -c "print('ratio organic/redis-in-RAM GET ops/s: %.2f' % ($OPS / $RAM_OPS))"
 redis-cli -p "$PORT" info organic | grep -E "organic_(sstables|level|flushes|compactions|write_amp|promotions|write_stalls)" | tr -d '\r' | sed 's/^/  /'
 stop

@@ -12,15 +12,38 @@ namespace organic::engine {
 
 namespace {
 constexpr uint8_t kShadowMask = MemTable::kShadowsLive | MemTable::kShadowsVolatile;
-constexpr size_t kDoorkeeperWords = 1 << 14;  // 2^20 bits, 128 KiB
+// Sketch sizes, in MemTable entries (see SizeSketch): the default (no budget), the bounds.
+// 16,384 entries make a 128 KiB sketch; the upper bound 16 MiB.
+constexpr uint64_t kDefaultSketchEntries = 1 << 14;
+constexpr uint64_t kMinSketchEntries = 1 << 12;
+constexpr uint64_t kMaxSketchEntries = 1 << 21;
 }  // namespace
 
 Engine::Engine(EngineOptions options)
     : options_(std::move(options)),
       fs_(options_.fs != nullptr ? options_.fs : DefaultFileSystem()),
-      doorkeeper_(kDoorkeeperWords, 0),
+      sketch_(4 * kDefaultSketchEntries, 10 * kDefaultSketchEntries),
       rng_(static_cast<uint32_t>(MonotonicUs())) {
   ResetDatabases();
+  SizeSketch();
+}
+
+void Engine::SizeSketch() {
+  uint64_t entries = kDefaultSketchEntries;
+  if (options_.memtable_budget != 0) {
+    // What the MemTables hold when a flush starts (half the budget), at the current mean entry
+    // size; 1 KiB entries until there are enough to measure.
+    const uint64_t n = memtable_entries();
+    const uint64_t entry_bytes = n >= 256 ? std::max<uint64_t>(memtable_bytes() / n, 1) : 1024;
+    entries = options_.memtable_budget / 2 / entry_bytes;
+  }
+  entries = std::clamp(entries, kMinSketchEntries, kMaxSketchEntries);
+  sketch_.Resize(4 * entries);  // only when the power of two changes
+  sketch_.set_sample_size(10 * entries);
+}
+
+uint64_t Engine::SketchHash(int db, std::string_view key) {
+  return HashKey(key) ^ (static_cast<uint64_t>(db) * 0x9e3779b97f4a7c15ull);
 }
 
 Engine::~Engine() { Close(); }
@@ -435,22 +458,13 @@ void Engine::AppendBatch() {
   batch_count_ = 0;
 }
 
-bool Engine::MaybePromote(int db, std::string_view key, const TableRecord& r) {
-  uint64_t h = HashKey(key) & (kDoorkeeperWords * 64 - 1);
-  uint64_t& word = doorkeeper_[h / 64];
-  uint64_t bit = 1ull << (h % 64);
-  if (!(word & bit)) {
-    word |= bit;
-    if (++doorkeeper_bits_ > kDoorkeeperWords * 32) {  // half full: start a new window
-      std::fill(doorkeeper_.begin(), doorkeeper_.end(), 0);
-      doorkeeper_bits_ = 0;
-    }
-    return false;
-  }
+bool Engine::MaybePromote(int db, std::string_view key, uint64_t hash, const TableRecord& r) {
+  const uint32_t reads = sketch_.Estimate(hash);
+  if (reads < kAdmitReads) return false;
   Database& d = dbs_[db];
   MemTable::Entry* e = d.active->Upsert(key, r.sequence, r.type, r.expire_at_ms, r.value,
                                         r.encoding, MemTable::kClean);
-  MemTable::SetAccess(e, 2);  // the two reads that earned it
+  MemTable::SetAccess(e, reads);
   MemTable::Touch(e, access_clock_);
   if (r.expire_at_ms != 0) d.expires.Add(r.expire_at_ms, key);
   stats_.promotions++;
@@ -474,6 +488,8 @@ std::optional<RecordView> Engine::Get(int db, std::string_view key, LookupMode m
   if (f.entry != nullptr) {
     if (mode == LookupMode::kRead) {
       MemTable::BumpAccess(f.entry);
+      // Memory reads count too: a key that cools out of memory comes back by its history.
+      sketch_.Add(SketchHash(db, key));
       stats_.memory_hits++;
     }
     // The LRU clock follows Redis's lookupKey: reads made for writes touch the key too.
@@ -482,8 +498,10 @@ std::optional<RecordView> Engine::Get(int db, std::string_view key, LookupMode m
   }
   if (mode == LookupMode::kRead) {
     stats_.disk_hits++;
+    const uint64_t hash = SketchHash(db, key);
+    sketch_.Add(hash);
     std::string owned_key(key);  // key may point into a buffer the promotion replaces
-    if (MaybePromote(db, owned_key, f.record)) {
+    if (MaybePromote(db, owned_key, hash, f.record)) {
       return MemTable::View(dbs_[db].active->Find(owned_key));
     }
   }
@@ -1182,6 +1200,7 @@ void Engine::PostManifestWrite(std::vector<std::string> wal_paths) {
 
 void Engine::OnSecondTick() {
   access_clock_ = static_cast<uint32_t>(UnixTimeMs() / 1000);
+  SizeSketch();  // follows the budget (CONFIG SET) and the entry size
   wal_->ScheduleBackgroundSync();
   if (flush_.running && flush_.failed) {
     flush_.failed = false;

@@ -34,6 +34,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/admission.h"
 #include "engine/background_worker.h"
 #include "engine/compaction.h"
 #include "engine/expire_index.h"
@@ -206,6 +207,9 @@ class Engine {
   // it from the wall clock; tests may set it directly (until the next of those calls).
   uint32_t access_clock() const { return access_clock_; }
   void set_access_clock(uint32_t unix_seconds) { access_clock_ = unix_seconds; }
+  // Admission: a key read from disk is copied into memory once it has been read this many
+  // times lately, this read included (MaybePromote).
+  static constexpr uint32_t kAdmitReads = 4;
   // Expire-index sizes up to which volatile keys are sampled from the index (exact, uniform)
   // rather than by random descents into the MemTable (which miss when few keys have a TTL).
   static constexpr size_t kSmallExpireIndex = 4096;
@@ -365,9 +369,16 @@ class Engine {
   // Deletes an expired key found by a read or the cycle (logged like a DEL).
   void ExpireKey(int db, std::string_view key);
   // Promotes a record read from a table into the active MemTable as a clean entry when the
-  // admission rule lets it in: the key's second disk read within a window (a doorkeeper
-  // bitmap, reset when half full). One disk read alone never displaces memory.
-  bool MaybePromote(int db, std::string_view key, const TableRecord& r);
+  // admission rule lets it in: the key was read at least kAdmitReads times lately (sketch_,
+  // this read included). The entry starts with that count as its access count, so the next
+  // flush weighs it by the reads that earned it. See docs/architecture.md for the measurements
+  // behind the rule. hash: SketchHash(db, key).
+  bool MaybePromote(int db, std::string_view key, uint64_t hash, const TableRecord& r);
+  // The sketch's hash of (db, key): a key of the same name in another database counts apart.
+  static uint64_t SketchHash(int db, std::string_view key);
+  // Sizes sketch_ for the entries the MemTables hold at the flush point (TinyLFU: 4 counters
+  // per row and 10 reads between halvings per cached entry). At construction and once a second.
+  void SizeSketch();
   void ResetDatabases();
   Status OpenTables(const Manifest& manifest);
 
@@ -401,8 +412,8 @@ class Engine {
   std::atomic<uint64_t> next_file_number_{1};
   std::deque<std::string> read_buffers_;  // values of table records handed out as views
   Status read_error_;
-  std::vector<uint64_t> doorkeeper_;
-  uint64_t doorkeeper_bits_ = 0;
+  // Recent reads per key (memory and disk), for the admission rule (MaybePromote).
+  FrequencySketch sketch_;
 
   uint64_t sequence_ = 0;
   uint32_t access_clock_ = 0;  // Unix seconds, see access_clock()

@@ -95,8 +95,11 @@ TEST_CASE("tiering: random writes, deletes, TTLs, FLUSHDB and SWAPDB across flus
       CHECK(e->SetExpire(db, key, when) == present);
       if (present) model[mk].expire_at_ms = when;
     } else if (op < 90) {
-      auto r = e->Get(db, key, LookupMode::kRead);  // reads heat keys and promote cold ones
-      CHECK(r.has_value() == (model.count(mk) == 1));
+      // Reads heat keys and promote cold ones (a burst, so that some reach kAdmitReads).
+      for (uint32_t n = op % Engine::kAdmitReads; n < Engine::kAdmitReads; n++) {
+        auto r = e->Get(db, key, LookupMode::kRead);
+        CHECK(r.has_value() == (model.count(mk) == 1));
+      }
     } else if (op < 93) {
       Status st;
       e->StartFlush(&st);  // background: later steps race with the worker
@@ -164,11 +167,13 @@ TEST_CASE("tiering: hot keys survive a flush as clean copies, cold keys go to di
   for (int i = 0; i < 10; i++) CHECK(e->TierOf(0, "key" + std::to_string(i)) == Tier::kMemory);
   CHECK(e->TierOf(0, "key500") == Tier::kDisk);
   uint64_t disk_hits = e->stats().disk_hits;
+  for (uint32_t i = 1; i < Engine::kAdmitReads; i++) {
+    CHECK(e->Get(0, "key500", LookupMode::kRead)->value == "v");
+    CHECK(e->TierOf(0, "key500") == Tier::kDisk);  // not read often enough yet
+  }
   CHECK(e->Get(0, "key500", LookupMode::kRead)->value == "v");
-  CHECK(e->TierOf(0, "key500") == Tier::kDisk);  // one read is not enough
-  CHECK(e->Get(0, "key500", LookupMode::kRead)->value == "v");
-  CHECK(e->TierOf(0, "key500") == Tier::kMemory);  // the second one promotes it
-  CHECK(e->stats().disk_hits == disk_hits + 2);
+  CHECK(e->TierOf(0, "key500") == Tier::kMemory);  // the kAdmitReads-th read promotes it
+  CHECK(e->stats().disk_hits == disk_hits + Engine::kAdmitReads);
   CHECK(e->stats().promotions == 1);
   // The next flush drops clean cold copies without writing them again.
   REQUIRE(e->Flush().ok());
@@ -180,6 +185,31 @@ TEST_CASE("tiering: hot keys survive a flush as clean copies, cold keys go to di
   CHECK(e->stats().last_flush_written == 1);
   CHECK(e->KeyCount(0) == 1000);
   CHECK(e->Get(0, "key3", LookupMode::kNoTouch)->value == "new");
+}
+
+TEST_CASE("tiering: admission keeps a tail of single reads out and promotes a key read "
+          "kAdmitReads times, with that count") {
+  TempDir dir;
+  auto e = Open(dir.path());
+  for (int i = 0; i < 2000; i++) e->Put(0, "key" + std::to_string(i), ValueType::kString, "v", 0);
+  REQUIRE(e->Reload().ok());  // every key on disk, MemTables empty
+  for (int i = 0; i < 1000; i++) CHECK(e->Get(0, "key" + std::to_string(i), LookupMode::kRead));
+  CHECK(e->stats().disk_hits == 1000);
+  CHECK(e->stats().promotions == 0);
+  CHECK(e->memtable_entries() == 0);
+  for (uint32_t i = 1; i <= Engine::kAdmitReads; i++) {
+    CHECK(e->Get(0, "key1500", LookupMode::kRead));
+    CHECK(e->TierOf(0, "key1500") == (i < Engine::kAdmitReads ? Tier::kDisk : Tier::kMemory));
+  }
+  CHECK(e->stats().promotions == 1);
+  // It enters with the reads that earned it, so the next flush weighs it like a resident.
+  CHECK(e->Get(0, "key1500", LookupMode::kNoTouch)->access_count == Engine::kAdmitReads);
+  // The same name in another database has its own count.
+  e->Put(1, "key1500", ValueType::kString, "w", 0);
+  REQUIRE(e->Flush().ok());
+  CHECK(e->TierOf(1, "key1500") == Tier::kDisk);
+  CHECK(e->Get(1, "key1500", LookupMode::kRead)->value == "w");
+  CHECK(e->TierOf(1, "key1500") == Tier::kDisk);
 }
 
 TEST_CASE("tiering: the bloom filter skips tables without the key") {
