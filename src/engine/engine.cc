@@ -460,7 +460,9 @@ void Engine::AppendBatch() {
 
 bool Engine::MaybePromote(int db, std::string_view key, uint64_t hash, const TableRecord& r) {
   const uint32_t reads = sketch_.Estimate(hash);
-  if (reads < kAdmitReads) return false;
+  // Without a budget memory is not scarce: the first read brings the key back (after a
+  // restart, the data comes into memory as it is used).
+  if (options_.memtable_budget != 0 && reads < kAdmitReads) return false;
   Database& d = dbs_[db];
   MemTable::Entry* e = d.active->Upsert(key, r.sequence, r.type, r.expire_at_ms, r.value,
                                         r.encoding, MemTable::kClean);
@@ -988,12 +990,17 @@ void Engine::PollBackground() {
     ready.swap(done_);
   }
   for (auto& fn : ready) fn();
+  // More survivors than one slice: come back on the next iteration even if no I/O wakes it.
+  if (InstallSurvivors(kSurvivorSliceUs) && options_.wake_loop) options_.wake_loop();
 }
 
 bool Engine::StartFlush(Status* status, bool no_survivors) {
   *status = Status::Ok();
   if (flush_.running) return false;
   AppendBatch();  // this command's earlier changes belong to the generation being frozen
+  // Survivors of the previous flush not installed yet are dropped: their records are in the
+  // tables, and a copy installed after this flush could be older than what this flush writes.
+  pending_survivors_.clear();
   *status = wal_->NewGeneration();
   if (!status->ok()) return false;
   auto v = EditVersion();
@@ -1022,6 +1029,30 @@ bool Engine::StartFlush(Status* status, bool no_survivors) {
   return true;
 }
 
+bool Engine::InstallSurvivors(int64_t budget_us) {
+  if (pending_survivors_.empty()) return false;
+  const int64_t start = MonotonicUs();
+  size_t done = 0;
+  while (!pending_survivors_.empty()) {
+    PendingSurvivors& p = pending_survivors_.front();
+    Database* db = nullptr;
+    for (size_t i = 0; i < dbs_.size(); i++) {
+      if (version_->dbs[i]->id == p.db_id) db = &dbs_[i];
+    }
+    for (; db != nullptr && p.next < p.survivors.size(); p.next++) {
+      if ((++done & 255) == 0 && MonotonicUs() - start > budget_us) return true;
+      const Survivor& s = p.survivors[p.next];
+      if (db->active->Find(s.key) != nullptr) continue;
+      MemTable::Entry* e = db->active->Upsert(s.key, s.sequence, s.type, s.expire_at_ms, s.value,
+                                              s.encoding, MemTable::kClean);
+      MemTable::SetAccess(e, s.access);
+      MemTable::Touch(e, s.last_access);
+    }
+    pending_survivors_.pop_front();
+  }
+  return false;
+}
+
 void Engine::PostFlushJob() {
   FlushOptions opts;
   opts.fs = fs_;
@@ -1032,6 +1063,7 @@ void Engine::PostFlushJob() {
   opts.survivor_budget_bytes = options_.memtable_budget == 0 ? UINT64_MAX / 2
                                                              : options_.memtable_budget / 4;
   opts.no_survivors = flush_.no_survivors;
+  opts.keep_all = options_.memtable_budget == 0 && options_.memory_unlimited;
   std::vector<FlushInput> inputs = flush_.inputs;
   worker_.Post([this, inputs = std::move(inputs), opts = std::move(opts)] {
     if (Crash("flush:before-tables")) return;
@@ -1094,24 +1126,11 @@ void Engine::InstallFlush(FlushResult result) {
   v->retired = std::move(retired);
   InstallVersion(v);
 
-  // Survivors come back as clean copies unless a newer write (or FLUSHDB) got there first.
+  // Survivors come back as clean copies unless a newer write (or FLUSHDB) got there first; a
+  // flush without a budget returns every entry, so they go in by slices (InstallSurvivors).
   for (FlushOutput& out : result.outputs) {
-    // The frozen table (still held by flush_) keeps each survivor's last-access time.
-    const MemTable* frozen = nullptr;
-    for (const FlushInput& in : flush_.inputs) {
-      if (in.db_id == out.db_id) frozen = in.table.get();
-    }
-    for (size_t i = 0; i < dbs_.size(); i++) {
-      if (version_->dbs[i]->id != out.db_id) continue;
-      Database& db = dbs_[i];
-      for (const Survivor& s : out.survivors) {
-        if (db.active->Find(s.key) != nullptr) continue;
-        MemTable::Entry* e = db.active->Upsert(s.key, s.sequence, s.type, s.expire_at_ms,
-                                               s.value, s.encoding, MemTable::kClean);
-        MemTable::SetAccess(e, s.access);
-        const MemTable::Entry* old = frozen != nullptr ? frozen->Find(s.key) : nullptr;
-        MemTable::Touch(e, old != nullptr ? MemTable::LastAccess(old) : access_clock_);
-      }
+    if (!out.survivors.empty()) {
+      pending_survivors_.push_back(PendingSurvivors{out.db_id, std::move(out.survivors), 0});
     }
   }
 
@@ -1358,6 +1377,7 @@ Status Engine::Reload() {
   stats_.recovery = WalRecoveryReport();
   flush_ = FlushState();
   compaction_ = CompactionState();
+  pending_survivors_.clear();
   return Open();
 }
 

@@ -62,6 +62,11 @@ struct EngineOptions {
   // Bytes the MemTables may hold; a flush starts when the active one reaches half of it.
   // 0 = no flush for size (only BGSAVE, SAVE, the WAL-size rule and DEBUG RELOAD flush).
   uint64_t memtable_budget = 0;
+  // Without a budget, whether memory is unlimited (no maxmemory): then a flush keeps every
+  // live entry in memory as a clean copy (FlushOptions::keep_all), as Redis keeps everything
+  // across a BGSAVE. Under a Redis maxmemory policy it is false: the copies would push a full
+  // cache over maxmemory and make it evict for a mere SAVE.
+  bool memory_unlimited = true;
   // Called from the worker thread when a result waits for PollBackground (the server wakes its
   // loop with it). May be empty: then results wait for the next PollBackground call.
   std::function<void()> wake_loop;
@@ -208,7 +213,8 @@ class Engine {
   uint32_t access_clock() const { return access_clock_; }
   void set_access_clock(uint32_t unix_seconds) { access_clock_ = unix_seconds; }
   // Admission: a key read from disk is copied into memory once it has been read this many
-  // times lately, this read included (MaybePromote).
+  // times lately, this read included (MaybePromote); on its first read when there is no
+  // MemTable budget (memory is not scarce then).
   static constexpr uint32_t kAdmitReads = 4;
   // Expire-index sizes up to which volatile keys are sampled from the index (exact, uniform)
   // rather than by random descents into the MemTable (which miss when few keys have a TTL).
@@ -268,6 +274,7 @@ class Engine {
 
   void set_fsync_policy(FsyncPolicy p) { wal_->set_policy(p); }
   void set_memtable_budget(uint64_t bytes) { options_.memtable_budget = bytes; }
+  void set_memory_unlimited(bool unlimited) { options_.memory_unlimited = unlimited; }
   uint64_t memtable_budget() const { return options_.memtable_budget; }
   void set_ewma_alpha(double alpha) { options_.ewma_alpha = alpha; }
   const WalLog& wal() const { return *wal_; }
@@ -370,7 +377,8 @@ class Engine {
   void ExpireKey(int db, std::string_view key);
   // Promotes a record read from a table into the active MemTable as a clean entry when the
   // admission rule lets it in: the key was read at least kAdmitReads times lately (sketch_,
-  // this read included). The entry starts with that count as its access count, so the next
+  // this read included; any read without a budget). The entry starts with that count as its
+  // access count, so the next
   // flush weighs it by the reads that earned it. See docs/architecture.md for the measurements
   // behind the rule. hash: SketchHash(db, key).
   bool MaybePromote(int db, std::string_view key, uint64_t hash, const TableRecord& r);
@@ -400,6 +408,19 @@ class Engine {
   uint64_t manifests_pending_ = 0;          // manifest writes posted, not yet durable
 
   FlushState flush_;
+  // Survivors of the last flush not yet back in the active MemTable. A flush without a budget
+  // returns every entry (FlushOptions::keep_all): re-inserting a million on the loop at once
+  // would stall it for a second, so they go in by slices of kSurvivorSliceUs per loop iteration
+  // (PollBackground); meanwhile reads of the others go to the table, which holds the same record.
+  struct PendingSurvivors {
+    uint64_t db_id;
+    std::vector<Survivor> survivors;
+    size_t next = 0;
+  };
+  std::deque<PendingSurvivors> pending_survivors_;
+  static constexpr int64_t kSurvivorSliceUs = 1000;
+  // Installs pending survivors for about budget_us; true if some remain.
+  bool InstallSurvivors(int64_t budget_us);
   struct CompactionState {
     bool running = false;
     uint64_t first_file = 0;  // next_file_number_ when the job was posted

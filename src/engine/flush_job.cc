@@ -97,10 +97,11 @@ FlushResult RunFlush(const std::vector<FlushInput>& inputs, const FlushOptions& 
   double mean = live == 0 ? 0 : static_cast<double>(access_sum) / static_cast<double>(live);
   result.temperature =
       options.ewma_alpha * mean + (1 - options.ewma_alpha) * options.previous_temperature;
-  uint32_t threshold = options.no_survivors ? UINT32_MAX
-                                            : SurvivalThreshold(inputs, result.temperature,
-                                                                options.survivor_budget_bytes,
-                                                                now_ms);
+  const bool keep_all = options.keep_all && !options.no_survivors;
+  uint32_t threshold = options.no_survivors || keep_all
+                           ? UINT32_MAX
+                           : SurvivalThreshold(inputs, result.temperature,
+                                               options.survivor_budget_bytes, now_ms);
 
   std::string encoded;
   for (const FlushInput& in : inputs) {
@@ -115,7 +116,8 @@ FlushResult RunFlush(const std::vector<FlushInput>& inputs, const FlushOptions& 
             bool tombstone = tier & MemTable::kTombstone;
             int64_t exp = MemTable::ExpireAt(e);
             uint32_t access = MemTable::AccessCount(e);
-            bool survives = !tombstone && access > threshold && (exp == 0 || exp > now_ms);
+            bool survives =
+                !tombstone && (keep_all || access > threshold) && (exp == 0 || exp > now_ms);
             if (survives) {
               Survivor s;
               s.key.assign(MemTable::Key(e));
@@ -125,6 +127,7 @@ FlushResult RunFlush(const std::vector<FlushInput>& inputs, const FlushOptions& 
               s.sequence = MemTable::Sequence(e);
               s.expire_at_ms = exp;
               s.access = access / 2;
+              s.last_access = MemTable::LastAccess(e);
               out.survivors.push_back(std::move(s));
             }
             if (tier & MemTable::kClean) {

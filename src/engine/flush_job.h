@@ -47,6 +47,11 @@ struct FlushOptions {
   uint64_t survivor_budget_bytes = 0;
   // DEBUG RELOAD: everything goes to disk, nothing survives.
   bool no_survivors = false;
+  // No memory budget (none configured, or a Redis maxmemory policy): memory is not what the
+  // flush frees, so every live entry survives whatever its count. The flush is then a
+  // checkpoint: the WAL generation becomes deletable, the data stays in memory as clean copies,
+  // as Redis keeps everything in RAM across a BGSAVE. no_survivors wins over it.
+  bool keep_all = false;
 };
 
 // An entry kept in memory after the flush, as a clean copy.
@@ -58,6 +63,7 @@ struct Survivor {
   uint64_t sequence = 0;
   int64_t expire_at_ms = 0;
   uint32_t access = 0;  // already decayed
+  uint32_t last_access = 0;  // MemTable::LastAccess of the frozen entry (LRU eviction)
 };
 
 struct FlushOutput {

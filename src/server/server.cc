@@ -65,6 +65,7 @@ int Server::Run() {
   options.databases = cfg.databases;
   engine::ParseFsyncPolicy(cfg.appendfsync, &options.fsync);
   options.memtable_budget = cfg.EffectiveMemtableBudget();
+  options.memory_unlimited = cfg.maxmemory == 0;
   ParseMaxmemoryPolicy(cfg.maxmemory_policy, &eviction_policy_);
   options.ewma_alpha = cfg.organic_ewma_alpha;
   options.sstable.bloom_bits_per_key = cfg.organic_bloom_bits_per_key;
@@ -521,6 +522,7 @@ void Server::ApplyMemoryPolicy() {
   // Under a Redis policy the engine stops tiering by size at once (budget 0); back under
   // organic, the next loop iteration flushes if the MemTables exceed the budget.
   engine_->set_memtable_budget(cfg.EffectiveMemtableBudget());
+  engine_->set_memory_unlimited(cfg.maxmemory == 0);
 }
 
 EvictionResult Server::EvictIfNeeded() {

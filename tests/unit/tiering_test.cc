@@ -18,10 +18,14 @@ using namespace organic::engine;
 namespace {
 using testing::TempDir;
 
-std::unique_ptr<Engine> Open(const std::string& dir, int databases = 4) {
+// budget: the MemTable budget. Large by default, so the tiering rules apply (temperature,
+// admission) without a flush for size; 0 means none (keep_all flushes, promotion on first read).
+std::unique_ptr<Engine> Open(const std::string& dir, int databases = 4,
+                             uint64_t budget = 1ull << 30) {
   EngineOptions o;
   o.dir = dir;
   o.databases = databases;
+  o.memtable_budget = budget;
   o.sstable.block_size = 512;  // several blocks even for small tests
   auto e = std::make_unique<Engine>(o);
   Status st = e->Open();
@@ -185,6 +189,50 @@ TEST_CASE("tiering: hot keys survive a flush as clean copies, cold keys go to di
   CHECK(e->stats().last_flush_written == 1);
   CHECK(e->KeyCount(0) == 1000);
   CHECK(e->Get(0, "key3", LookupMode::kNoTouch)->value == "new");
+}
+
+// Without a budget nothing needs to leave memory (Redis keeps everything in RAM across a
+// BGSAVE): a flush writes the dirty entries and every live one comes back as a clean copy, in
+// slices of the loop's time; writes made meanwhile win over the copies.
+TEST_CASE("tiering: without a budget a flush keeps every key in memory as a clean copy") {
+  TempDir dir;
+  auto e = Open(dir.path(), 4, /*budget=*/0);
+  const int kKeys = 100000;
+  for (int i = 0; i < kKeys; i++) {
+    e->Put(0, "key" + std::to_string(i), ValueType::kString, "v" + std::to_string(i), 0);
+  }
+  REQUIRE(e->Flush().ok());
+  CHECK(e->stats().last_flush_written == kKeys);
+  CHECK(e->stats().last_flush_survivors == kKeys);
+  // Whatever part of the copies is installed yet, these writes must win.
+  for (int i = 0; i < kKeys; i += 1000) e->Delete(0, "key" + std::to_string(i));
+  for (int i = 1; i < kKeys; i += 1000) {
+    e->Put(0, "key" + std::to_string(i), ValueType::kString, "new", 0);
+  }
+  for (int i = 0; i < 1000; i++) e->PollBackground();
+  CHECK(e->memtable_entries() == kKeys);  // 100 tombstones, 100 new values, the copies
+  CHECK(e->KeyCount(0) == kKeys - 100);
+  for (int i = 0; i < kKeys; i += 97) {
+    std::string k = "key" + std::to_string(i);
+    auto v = e->Get(0, k, LookupMode::kNoTouch);
+    if (i % 1000 == 0) {
+      CHECK_FALSE(v.has_value());
+    } else {
+      REQUIRE(v.has_value());
+      CHECK(v->value == (i % 1000 == 1 ? "new" : "v" + std::to_string(i)));
+      CHECK(e->TierOf(0, k) == Tier::kMemory);
+    }
+  }
+  // The copies are clean: the next flush writes only the 200 changes.
+  REQUIRE(e->Flush().ok());
+  CHECK(e->stats().last_flush_written == 200);
+  CHECK(e->KeyCount(0) == kKeys - 100);
+  // A key only on disk comes back on its first read.
+  e->Put(1, "cold", ValueType::kString, "c", 0);
+  REQUIRE(e->Reload().ok());
+  CHECK(e->TierOf(1, "cold") == Tier::kDisk);
+  CHECK(e->Get(1, "cold", LookupMode::kRead)->value == "c");
+  CHECK(e->TierOf(1, "cold") == Tier::kMemory);
 }
 
 TEST_CASE("tiering: admission keeps a tail of single reads out and promotes a key read "
