@@ -65,6 +65,7 @@ using Clock = std::chrono::steady_clock;
 
 enum class Mode { kRun, kLoad, kVerify };
 enum class Distribution { kUniform, kZipf, kHotspot };
+enum class ValueKind { kLetters, kRandom };
 
 struct Options {
   std::string host = "127.0.0.1";
@@ -76,6 +77,7 @@ struct Options {
   uint64_t requests = 0;  // 0: run for duration_s instead
   uint64_t keys = 1000000;
   uint64_t value_size = 100;
+  ValueKind value_kind = ValueKind::kLetters;
   std::string key_prefix = "key:";
   uint64_t get_weight = 1;
   uint64_t set_weight = 0;
@@ -114,6 +116,9 @@ Keys and values:
   --keys N                  number of keys (default 1000000)
   --key-prefix STR          key = prefix + zero-padded index, >= 12 digits (default "key:")
   --value-size BYTES        value length (default 100); values derive from the key index
+  --values KIND             letters: printable, 6 bits of entropy per byte (default);
+                            random: every byte random, incompressible (the honest case for
+                            disk-space figures: zstd can save nothing)
 Modes:
   --load                    SET every key once, in order, then report
   --verify                  GET every key once, check the --load value; exit 1 on any loss
@@ -217,6 +222,15 @@ int ParseFlags(int argc, char** argv, Options* opt) {
     } else if (flag == "--value-size") {
       if (!next() || !ParseUint(value, 0, 512u << 20, &opt->value_size)) {
         return bad("a size 0..512MiB");
+      }
+    } else if (flag == "--values") {
+      if (!next()) return bad("letters or random");
+      if (value == "letters") {
+        opt->value_kind = ValueKind::kLetters;
+      } else if (value == "random") {
+        opt->value_kind = ValueKind::kRandom;
+      } else {
+        return bad("letters or random");
       }
     } else if (flag == "--key-prefix") {
       if (!next()) return bad("a string");
@@ -508,8 +522,9 @@ class KeyFormatter {
 // to `size` bytes. Every key's value differs, so --verify also catches a value served for the
 // wrong key, and the decimal head names the key it came from. The filler is random letters of a
 // 64-letter alphabet: printable, 6 bits of entropy per byte, so compression can save at most
-// about a quarter of it (a benchmark should not flatter a compressing engine).
-void ValueFor(uint64_t index, size_t size, std::string* out) {
+// about a quarter of it (a benchmark should not flatter a compressing engine). ValueKind::kRandom
+// fills with whole random bytes instead: nothing to compress at all.
+void ValueFor(uint64_t index, size_t size, ValueKind kind, std::string* out) {
   static constexpr char kAlphabet[] =
       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
   out->assign(std::to_string(index));
@@ -519,7 +534,13 @@ void ValueFor(uint64_t index, size_t size, std::string* out) {
   Rng rng(index);
   while (pos < size) {
     uint64_t bits = rng.Next();
-    for (int k = 0; k < 10 && pos < size; k++, bits >>= 6) (*out)[pos++] = kAlphabet[bits & 63];
+    if (kind == ValueKind::kRandom) {
+      for (int k = 0; k < 8 && pos < size; k++, bits >>= 8) {
+        (*out)[pos++] = static_cast<char>(bits & 0xff);
+      }
+    } else {
+      for (int k = 0; k < 10 && pos < size; k++, bits >>= 6) (*out)[pos++] = kAlphabet[bits & 63];
+    }
   }
 }
 
@@ -832,7 +853,7 @@ class Worker {
         const size_t lens[] = {3, key_text.size()};
         redisAppendCommandArgv(c->ctx.get(), 2, argv, lens);
       } else {
-        ValueFor(key, opt.value_size, &value_);
+        ValueFor(key, opt.value_size, opt.value_kind, &value_);
         const char* argv[] = {"SET", key_text.data(), value_.data()};
         const size_t lens[] = {3, key_text.size(), value_.size()};
         redisAppendCommandArgv(c->ctx.get(), 3, argv, lens);
@@ -921,7 +942,7 @@ class Worker {
     }
     stats_.hits++;
     if (run_->opt.mode != Mode::kVerify) return;
-    ValueFor(key, run_->opt.value_size, &value_);
+    ValueFor(key, run_->opt.value_size, run_->opt.value_kind, &value_);
     if (reply->type != REDIS_REPLY_STRING ||
         std::string_view(reply->str, reply->len) != std::string_view(value_)) {
       if (stats_.wrong++ == 0) {

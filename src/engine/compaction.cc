@@ -23,6 +23,18 @@ uint64_t LevelBytes(const TableList& level) {
 
 }  // namespace
 
+uint64_t LevelTarget(const DbTiers& tiers, size_t level) {
+  size_t last = 0;
+  for (size_t n = 1; n < tiers.levels.size(); n++) {
+    if (!tiers.levels[n].empty()) last = n;
+  }
+  uint64_t most = LevelTargetBytes(level);
+  if (level >= last) return most;
+  uint64_t bytes = LevelBytes(tiers.levels[last]);
+  for (size_t n = level; n < last; n++) bytes /= kLevelSizeMultiplier;
+  return std::clamp(bytes, most / kLevelSizeMultiplier, most);
+}
+
 bool PickCompaction(const DbTiers& tiers, std::vector<std::string>* cursor, CompactionJob* job) {
   double best = 0;
   size_t best_level = 0;
@@ -31,7 +43,7 @@ bool PickCompaction(const DbTiers& tiers, std::vector<std::string>* cursor, Comp
     if (tables.empty()) continue;
     double score = level == 0 ? static_cast<double>(tables.size()) / kL0CompactionTrigger
                               : static_cast<double>(LevelBytes(tables)) /
-                                    static_cast<double>(LevelTargetBytes(level));
+                                    static_cast<double>(LevelTarget(tiers, level));
     if (score > best) {
       best = score;
       best_level = level;
@@ -64,6 +76,9 @@ bool PickCompaction(const DbTiers& tiers, std::vector<std::string>* cursor, Comp
     for (const auto& t : tiers.levels[job->output_level]) {
       if (Overlaps(*t, smallest, largest)) job->lower.push_back(t);
     }
+  }
+  if (job->output_level + 1 < tiers.levels.size()) {
+    job->grandparents = tiers.levels[job->output_level + 1];
   }
   for (size_t level = job->output_level + 1; level < tiers.levels.size(); level++) {
     for (const auto& t : tiers.levels[level]) {
@@ -99,6 +114,21 @@ CompactionResult RunCompaction(CompactionJob job, const CompactionOptions& optio
     }
     return false;
   };
+  // LevelDB's ShouldStopBefore: true when the table being written, extended to key, would
+  // overlap more than the allowed bytes of the grandparent level. Called once per added key.
+  size_t grandparent = 0;
+  uint64_t overlapped = 0;
+  bool seen_key = false;
+  auto stop_before = [&](std::string_view key) {
+    const TableList& gp = job.grandparents;
+    for (; grandparent < gp.size() && key > gp[grandparent]->meta.largest; grandparent++) {
+      if (seen_key) overlapped += gp[grandparent]->meta.file_size;
+    }
+    seen_key = true;
+    if (overlapped <= options.max_grandparent_overlap_bytes) return false;
+    overlapped = 0;
+    return true;
+  };
   std::string encoded;
   uint64_t emitted = 0;
   Status st;
@@ -110,11 +140,14 @@ CompactionResult RunCompaction(CompactionJob job, const CompactionOptions& optio
         [&](const TableAdd& add) -> Status {
           uint64_t bytes = 0;
           for (; it.Valid(); it.Next()) {
-            emitted++;
             if (it.tombstone() && !deeper_may_hold(it.key())) {
+              emitted++;
               result.tombstones_dropped++;
               continue;
             }
+            // Cut here; the next table starts at this key (not counted twice: no emitted++).
+            if (stop_before(it.key()) && bytes > 0) break;
+            emitted++;
             RecordView v = it.record();
             TableRecord r;
             r.tombstone = it.tombstone();

@@ -4,12 +4,25 @@
 // deeper level is one sorted run of disjoint tables, 10x the size of the level above.
 // - Level 0 is compacted into level 1 once it holds kL0CompactionTrigger tables: all of them
 //   plus the level-1 tables their range overlaps.
-// - Level n >= 1 is compacted once it outgrows LevelTargetBytes(n): one table, picked
+// - Level n >= 1 is compacted once it outgrows LevelTarget(n): one table, picked
 //   round-robin by key, plus the overlapping tables of level n + 1.
 // A lookup therefore reads at most kL0CompactionTrigger (+ what arrives meanwhile) level-0
-// tables and one table per deeper level (their bloom filters first), and under a steady
-// overwrite load the deeper levels hold ~1/10 of the data twice at most: space stays well
-// within 2x the live data.
+// tables and one table per deeper level (their bloom filters first).
+//
+// Space. Under a steady overwrite load the levels above the last hold mostly older copies of
+// keys the last level has too, and a compaction's inputs stay on disk until its outputs are
+// installed. Three rules keep both small next to the live data (docs/benchmarks.md, "Space"):
+// - The levels above the last are sized from the last one's actual bytes, a tenth per level
+//   (as RocksDB's level_compaction_dynamic_level_bytes), not by fixed targets alone: with
+//   fixed ones a 100 MB data set kept 32-47 MB of stale copies in level 1.
+// - An output table is cut before it overlaps more than kMaxGrandparentOverlapBytes of the
+//   level below its own (LevelDB's grandparent rule), so compacting it later rewrites a
+//   bounded slice of that level rather than, under uniform keys, a quarter of it or more.
+// - Writes faster than the worker compacts wait (kL0StopWritesTrigger) instead of growing
+//   levels 0 and 1 without bound.
+// The last level itself spills into a new one past LevelTargetBytes(n). Not bounded: a data
+// set that fits level 1 is rewritten whole by each level-0 compaction, old and new copies on
+// disk together, so with live data only a few MemTable budgets large the peak passes 2x.
 //
 // The merge keeps only the newest record of each key (shadowed versions go). A tombstone is
 // dropped when no table deeper than the output level can hold the key: nothing is left for it
@@ -32,15 +45,30 @@
 namespace organic::engine {
 
 inline constexpr size_t kL0CompactionTrigger = 4;
+// Level-0 tables at which size-triggered flushes wait for compaction, so writes stall on the
+// MemTable budget (LevelDB's stop trigger): writes faster than the worker compacts would
+// otherwise pile stale copies into levels 0 and 1 without bound.
+inline constexpr size_t kL0StopWritesTrigger = 2 * kL0CompactionTrigger;
 // Size of one output table; a compaction's output is cut into tables of about this size so a
 // later compaction of level n rewrites only a slice of level n + 1.
 inline constexpr uint64_t kTargetTableBytes = 8ull << 20;
-// Level 1 holds up to 32 MB, each deeper level 10x more.
+// An output table stops before it would overlap more than this many bytes of the next level.
+inline constexpr uint64_t kMaxGrandparentOverlapBytes = kTargetTableBytes;
+inline constexpr uint64_t kLevelSizeMultiplier = 10;
+// The most level n >= 1 holds: 32 MB for level 1, each deeper level 10x more. The last
+// non-empty level spills into the next past it.
 inline uint64_t LevelTargetBytes(size_t level) {
   uint64_t bytes = 32ull << 20;
-  for (size_t i = 1; i < level; i++) bytes *= 10;
+  for (size_t i = 1; i < level; i++) bytes *= kLevelSizeMultiplier;
   return bytes;
 }
+
+// What level n >= 1 of tiers may hold before it is compacted. The last non-empty level and any
+// below it: LevelTargetBytes(n). A level above the last: the last level's bytes divided by 10
+// per level between them, within [LevelTargetBytes(n) / 10, LevelTargetBytes(n)]. The floor
+// keeps a new, still small last level from making the levels above it look far over target
+// (they would outrank level 0 until all their data had moved down).
+uint64_t LevelTarget(const DbTiers& tiers, size_t level);
 
 struct CompactionJob {
   uint64_t db_id = 0;
@@ -50,6 +78,8 @@ struct CompactionJob {
   TableList lower;  // overlapping output_level tables, in key order
   // Key ranges of the tables deeper than output_level (for dropping tombstones).
   std::vector<std::pair<std::string, std::string>> deeper_ranges;
+  // The output_level + 1 tables, in key order: where outputs are cut (kMaxGrandparentOverlapBytes).
+  TableList grandparents;
 };
 
 struct CompactionOptions {
@@ -57,6 +87,7 @@ struct CompactionOptions {
   std::string dir;
   SstableOptions sstable;
   uint64_t target_table_bytes = kTargetTableBytes;
+  uint64_t max_grandparent_overlap_bytes = kMaxGrandparentOverlapBytes;
   std::atomic<uint64_t>* next_file_number = nullptr;  // shared with the loop
   size_t max_expired_reported = 10000;
 };

@@ -1344,12 +1344,21 @@ Status Engine::Flush() {
 }
 
 bool Engine::WritesShouldStall() const {
-  if (!flush_.running || options_.memtable_budget == 0) return false;
+  if (options_.memtable_budget == 0 || (!flush_.running && !CompactionBehind())) return false;
   return active_memtable_bytes() >= options_.memtable_budget;
+}
+
+bool Engine::CompactionBehind() const {
+  for (const auto& d : version_->dbs) {
+    if (!d->levels.empty() && d->levels[0].size() >= kL0StopWritesTrigger) return true;
+  }
+  return false;
 }
 
 bool Engine::MaybeStartAutoFlush(int percentage, uint64_t min_size) {
   if (flush_.running) return false;
+  // Without a budget nothing stalls writes, so deferring the flush would only grow the WAL.
+  if (options_.memtable_budget != 0 && CompactionBehind()) return false;
   bool over_budget = options_.memtable_budget != 0 &&
                      dbs_.size() > 0 && memtable_bytes() >= options_.memtable_budget / 2;
   uint64_t size = wal_->total_size();

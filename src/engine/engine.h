@@ -244,14 +244,19 @@ class Engine {
   // flush is already running or *status is an error. no_survivors puts every key on disk.
   bool StartFlush(Status* status, bool no_survivors = false);
   bool flush_in_progress() const { return flush_.running; }
-  // True while a flush runs and the active MemTables have reached the whole budget: the
-  // server then holds write commands until the flush frees memory (a bounded stall).
+  // True while a flush runs, or compaction is behind (CompactionBehind), and the active
+  // MemTables have reached the whole budget: the server then holds write commands until a
+  // flush can free memory (a bounded stall).
   bool WritesShouldStall() const;
+  // A database's level 0 holds kL0StopWritesTrigger tables or more. With a MemTable budget, no
+  // flush starts for size or WAL growth meanwhile: writes wait for compaction instead.
+  bool CompactionBehind() const;
   // SAVE: a whole flush now, waiting until its manifest is durable. Blocks the caller.
   Status Flush();
   // Starts a flush when the MemTables outgrow their budget, or when the WAL has grown past
   // max(min_size, base * (1 + percentage/100)), base being its size after the last flush
-  // (Redis's auto-aof-rewrite rule; percentage 0 disables it). True if one was started.
+  // (Redis's auto-aof-rewrite rule; percentage 0 disables it), unless compaction is behind.
+  // True if one was started.
   bool MaybeStartAutoFlush(int percentage, uint64_t min_size);
   // DEBUG RELOAD: writes every MemTable to SSTables, then reopens the engine from disk with
   // empty MemTables.

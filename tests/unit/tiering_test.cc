@@ -414,3 +414,47 @@ TEST_CASE("tiering: compaction reports keys that expired on disk and the loop de
   CHECK(e->KeyCount(0) == 150);
   CHECK(e->VolatileCount(0) == 0);
 }
+
+TEST_CASE("tiering: with level 0 at its stop trigger, size flushes wait and writes stall") {
+  TempDir dir;
+  EngineOptions o;
+  o.dir = dir.path();
+  o.databases = 1;
+  o.memtable_budget = 64 << 10;
+  // Every compaction stops before writing a table, so nothing leaves level 0.
+  o.fault_point = [](const char* point) {
+    return std::string_view(point) == "compaction:before-tables";
+  };
+  Engine e(o);
+  REQUIRE(e.Open().ok());
+  int next_key = 0;
+  auto fill_to = [&](uint64_t bytes) {
+    while (e.active_memtable_bytes() < bytes) {
+      e.Put(0, "k" + std::to_string(next_key++), ValueType::kString, std::string(100, 'v'), 0);
+    }
+  };
+  auto wait_for_flush = [&] {
+    while (e.flush_in_progress()) {
+      usleep(1000);
+      e.PollBackground();
+    }
+  };
+  for (size_t t = 0; t < kL0StopWritesTrigger; t++) {
+    CHECK_FALSE(e.CompactionBehind());
+    fill_to(o.memtable_budget / 2);
+    REQUIRE(e.MaybeStartAutoFlush(0, 0));
+    wait_for_flush();
+  }
+  CHECK(e.version()->dbs[0]->levels[0].size() == kL0StopWritesTrigger);
+  CHECK(e.compaction_in_progress());  // held at the fault point
+  CHECK(e.CompactionBehind());
+  fill_to(o.memtable_budget / 2);
+  CHECK_FALSE(e.MaybeStartAutoFlush(0, 0));  // past half the budget, but compaction is behind
+  CHECK_FALSE(e.WritesShouldStall());
+  fill_to(o.memtable_budget);
+  CHECK(e.WritesShouldStall());  // the server holds writes until compaction catches up
+  // An explicit flush (SAVE, BGSAVE) still runs.
+  Status st;
+  CHECK(e.StartFlush(&st));
+  wait_for_flush();
+}
