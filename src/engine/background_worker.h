@@ -27,6 +27,8 @@ class BackgroundWorker {
   size_t pending() const;
 
  private:
+  // The worker thread's nice value (0 = the loop's; 19 = lowest).
+  static constexpr int kNiceIncrement = 10;
   void Run();
 
   mutable std::mutex mu_;
