@@ -723,7 +723,7 @@ bool Engine::RandomKey(int db, std::string* key) {
 }
 
 void Engine::SampleMemoryKeys(int db, size_t n, bool volatile_only,
-                              std::vector<MemoryKeySample>* out) {
+                              std::vector<MemoryKeySample>* out, bool soonest_first) {
   Database& d = dbs_[db];
   const MemTable& table = *d.active;
   if (n == 0 || table.entry_count() == table.tombstone_count()) return;
@@ -742,7 +742,10 @@ void Engine::SampleMemoryKeys(int db, size_t n, bool volatile_only,
     added++;
   };
   if (volatile_only) {
-    SampleExpireIndex(db, n, [&](const MemTable::Entry* e) { add(e); });
+    // A heap's first positions are the top of its tree: the 64 + 4n first ones hold keys
+    // expiring about the soonest; 4096 cover more keys for the other volatile policies.
+    const size_t window = soonest_first ? 64 + 4 * n : kSmallExpireIndex;
+    SampleExpireIndex(db, n, window, [&](const MemTable::Entry* e) { add(e); });
     // A small index was sampled whole; a large one only at its front (the keys expiring
     // soonest), so random descents below add keys from anywhere.
     if (added >= n || d.expires.size() <= kSmallExpireIndex) return;
@@ -770,7 +773,7 @@ void Engine::SampleMemoryKeys(int db, size_t n, bool volatile_only,
   }
 }
 
-void Engine::SampleExpireIndex(int db, size_t n,
+void Engine::SampleExpireIndex(int db, size_t n, size_t window,
                                const std::function<void(const MemTable::Entry*)>& add) {
   Database& d = dbs_[db];
   const MemTable& table = *d.active;
@@ -808,7 +811,7 @@ void Engine::SampleExpireIndex(int db, size_t n,
     // Random positions among the first kSmallExpireIndex items, visited in index order
     // (Sample walks from the start); the hits are shuffled so that taking the first ones does
     // not favour low positions.
-    size_t range = std::min(d.expires.size(), kSmallExpireIndex);
+    size_t range = std::min(d.expires.size(), window);
     std::vector<size_t> picks;
     for (size_t i = 0; i < 2 * n + 8; i++) picks.push_back(rng_() % range);
     std::sort(picks.begin(), picks.end());

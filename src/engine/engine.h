@@ -200,7 +200,11 @@ class Engine {
   // where the search is bounded (4096 entries walked): live keys among mostly tombstones, and
   // a large expire index whose front keys are all on disk while few MemTable entries have a
   // TTL. Sampling volatile keys may drop stale expire-index items (see SampleExpireIndex).
-  void SampleMemoryKeys(int db, size_t n, bool volatile_only, std::vector<MemoryKeySample>* out);
+  // soonest_first (volatile-ttl): volatile keys come only from the top of the expire index
+  // (its first positions hold the keys expiring soonest; a wider front would also hold late
+  // keys whose whole heap subtree is late, which the TTL order must not evict).
+  void SampleMemoryKeys(int db, size_t n, bool volatile_only, std::vector<MemoryKeySample>* out,
+                        bool soonest_first = false);
   // Whether key is a live record of db's active MemTable (with a TTL when volatile_only): a
   // candidate SampleMemoryKeys could return.
   bool IsMemoryKey(int db, std::string_view key, bool volatile_only) const;
@@ -376,7 +380,8 @@ class Engine {
   // SampleMemoryKeys for volatile keys: up to n random items of db's expire index (the whole
   // index when small, else its front) whose key is a live active-MemTable record, each passed
   // to add. Drops stale items from the top, and compacts the index when most items are stale.
-  void SampleExpireIndex(int db, size_t n,
+  // window: how many positions of the index's front the picks come from.
+  void SampleExpireIndex(int db, size_t n, size_t window,
                          const std::function<void(const MemTable::Entry*)>& add);
   // Deletes an expired key found by a read or the cycle (logged like a DEL).
   void ExpireKey(int db, std::string_view key);

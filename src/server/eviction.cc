@@ -123,7 +123,8 @@ bool Evictor::PickFromPool(engine::Engine* engine, const EvictionSettings& setti
     bool sampled = false;
     for (int i = 0; i < engine->databases(); i++) {
       samples_.clear();
-      engine->SampleMemoryKeys(i, samples, volatile_only, &samples_);
+      engine->SampleMemoryKeys(i, samples, volatile_only, &samples_,
+                               settings.policy == MaxmemoryPolicy::kVolatileTtl);
       for (const engine::MemoryKeySample& s : samples_) {
         pool_.Offer(EvictionScore(settings.policy, s, now_s, settings.lfu_decay_time), i, s.key);
       }
