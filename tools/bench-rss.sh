@@ -15,6 +15,7 @@ SCALE=1
 WORK=$(mktemp -d /tmp/organic-rss-bench-XXXXXX)
 PORT=$((20000 + RANDOM % 20000))
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+source tools/bench-lib.sh
 
 # name maxmemory-mb keys value-bytes connections pipeline
 WORKLOADS=(
@@ -32,7 +33,7 @@ for w in "${WORKLOADS[@]}"; do
   taskset -c 0 "$ORGANIC" --port "$PORT" --dir "$dir" --maxmemory "${mem}mb" \
     --maxclients 2000 --save '' >"$dir.log" 2>&1 &
   pid=$!
-  for _ in $(seq 1 200); do redis-cli -p "$PORT" ping >/dev/null 2>&1 && break; sleep 0.05; done
+  wait_ready "$dir.log"
   peak_file=$dir.peak
   echo 0 >"$peak_file"
   (  # the sampler: the highest VmRSS seen, in kB

@@ -51,26 +51,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
+source tools/bench-lib.sh
 start() {  # dir
   local dir=$WORK/$1
   mkdir -p "$dir"
   taskset -c 0 "$ORGANIC" --port "$PORT" --dir "$dir" --organic-memtable-budget "$BUDGET" \
     --appendfsync everysec --save '' >"$dir.log" 2>&1 &
   SERVER_PID=$!
-  for _ in $(seq 1 200); do
-    redis-cli -p "$PORT" ping >/dev/null 2>&1 && return 0
-    sleep 0.05
-  done
-  echo "server did not start: $(cat "$dir.log")" >&2
-  exit 1
+  wait_ready "$dir.log"
 }
-stop() {
-  redis-cli -p "$PORT" shutdown nosave >/dev/null 2>&1 || true
-  wait "$SERVER_PID" 2>/dev/null || true
-  SERVER_PID=
-}
-bench() { taskset -c 1 "$BENCH" --port "$PORT" --quiet --json "$@"; }
-field() { /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 
 # The sampler: one TSV line per sample. Phase comes from the file $WORK/phase.
 SAMPLER=$(cat <<'EOF'

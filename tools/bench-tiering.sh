@@ -28,6 +28,7 @@ WORK=$(mktemp -d /tmp/organic-tier-bench-XXXXXX)
 PORT=$((20000 + RANDOM % 20000))
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
 
+source tools/bench-lib.sh
 start() {  # kind dir extra-args...
   local kind=$1 dir=$WORK/$2; shift 2
   mkdir -p "$dir"
@@ -38,19 +39,8 @@ start() {  # kind dir extra-args...
     taskset -c 0 "$ORGANIC" --port "$PORT" --dir "$dir" "$@" >"$dir.log" 2>&1 &
   fi
   SERVER_PID=$!
-  for _ in $(seq 1 200); do
-    redis-cli -p "$PORT" ping >/dev/null 2>&1 && return 0
-    sleep 0.05
-  done
-  echo "server did not start: $(cat "$dir.log")" >&2
-  exit 1
+  wait_ready "$dir.log"
 }
-stop() {
-  redis-cli -p "$PORT" shutdown nosave >/dev/null 2>&1 || true
-  wait "$SERVER_PID" 2>/dev/null || true
-}
-bench() { taskset -c 1 "$BENCH" --port "$PORT" --quiet --json "$@"; }
-field() { /usr/bin/python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 rss_mb() { echo $(( $(awk '/VmRSS/ {print $2}' /proc/"$SERVER_PID"/status) / 1024 )); }
 
 COMMON=(--keys "$KEYS" --value-size "$VALUE")
