@@ -491,7 +491,8 @@ std::optional<RecordView> Engine::Get(int db, std::string_view key, LookupMode m
     if (mode == LookupMode::kRead) {
       MemTable::BumpAccess(f.entry);
       // Memory reads count too: a key that cools out of memory comes back by its history.
-      sketch_.Add(SketchHash(db, key));
+      // Without a budget admission ignores the sketch, so the hot path skips it.
+      if (options_.memtable_budget != 0) sketch_.Add(SketchHash(db, key));
       stats_.memory_hits++;
     }
     // The LRU clock follows Redis's lookupKey: reads made for writes touch the key too.
@@ -501,7 +502,7 @@ std::optional<RecordView> Engine::Get(int db, std::string_view key, LookupMode m
   if (mode == LookupMode::kRead) {
     stats_.disk_hits++;
     const uint64_t hash = SketchHash(db, key);
-    sketch_.Add(hash);
+    if (options_.memtable_budget != 0) sketch_.Add(hash);
     std::string owned_key(key);  // key may point into a buffer the promotion replaces
     if (MaybePromote(db, owned_key, hash, f.record)) {
       return MemTable::View(dbs_[db].active->Find(owned_key));
