@@ -994,8 +994,10 @@ void Engine::PollBackground() {
     ready.swap(done_);
   }
   for (auto& fn : ready) fn();
-  // More survivors than one slice: come back on the next iteration even if no I/O wakes it.
-  if (InstallSurvivors(kSurvivorSliceUs) && options_.wake_loop) options_.wake_loop();
+  // More work than one slice: come back on the next iteration even if no I/O wakes it.
+  bool more = InstallSurvivors(kSurvivorSliceUs);
+  more = ContinueReinstatement(kSurvivorSliceUs) || more;
+  if (more && options_.wake_loop) options_.wake_loop();
 }
 
 bool Engine::StartFlush(Status* status, bool no_survivors) {
@@ -1005,6 +1007,7 @@ bool Engine::StartFlush(Status* status, bool no_survivors) {
   // Survivors of the previous flush not installed yet are dropped: their records are in the
   // tables, and a copy installed after this flush could be older than what this flush writes.
   pending_survivors_.clear();
+  DropReinstatements();
   *status = wal_->NewGeneration();
   if (!status->ok()) return false;
   auto v = EditVersion();
@@ -1068,6 +1071,7 @@ void Engine::PostFlushJob() {
                                                              : options_.memtable_budget / 4;
   opts.no_survivors = flush_.no_survivors;
   opts.keep_all = options_.memtable_budget == 0 && options_.memory_unlimited;
+  flush_.keep_all = opts.keep_all && !opts.no_survivors;
   std::vector<FlushInput> inputs = flush_.inputs;
   worker_.Post([this, inputs = std::move(inputs), opts = std::move(opts)] {
     if (Crash("flush:before-tables")) return;
@@ -1096,7 +1100,12 @@ void Engine::InstallFlush(FlushResult result) {
     for (const FlushInput& in : flush_.inputs) {
       if (in.db_id == out.db_id) input = &in;
     }
-    if (input != nullptr) {
+    // A keep-all flush leaves a live database's frozen MemTable in place to come back.
+    bool live = false;
+    for (const auto& d : v->dbs) live = live || d->id == out.db_id;
+    if (input != nullptr && live && flush_.keep_all) {
+      reinstating_.push_back(Reinstatement{out.db_id, input->table, input->table->First()});
+    } else if (input != nullptr) {
       auto& frozen = tiers->frozen;
       frozen.erase(std::remove(frozen.begin(), frozen.end(), input->table), frozen.end());
     }
@@ -1149,6 +1158,7 @@ void Engine::InstallFlush(FlushResult result) {
   stats_.last_save_unix = UnixTimeMs() / 1000;
   // As Redis after a BGSAVE: writes made while the flush ran are not in it, so they still count.
   stats_.changes_since_save -= std::min(stats_.changes_since_save, flush_.changes_at_start);
+  for (FlushInput& in : flush_.inputs) ReleaseOnWorker(std::move(in.table));
   flush_ = FlushState();
   PostManifestWrite(wal_->ForgetGenerationsBefore(version_->wal_floor));
   wal_base_size_ = wal_->total_size();
@@ -1391,6 +1401,7 @@ Status Engine::Reload() {
   flush_ = FlushState();
   compaction_ = CompactionState();
   pending_survivors_.clear();
+  reinstating_.clear();
   return Open();
 }
 

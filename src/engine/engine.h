@@ -329,6 +329,7 @@ class Engine {
     std::vector<uint64_t> floor_ids; // database ids at the freeze
     std::vector<FlushInput> inputs;  // for a retry after an error
     bool no_survivors = false;
+    bool keep_all = false;           // FlushOptions::keep_all of this flush
     bool failed = false;             // the last attempt failed; OnSecondTick retries
     uint64_t changes_at_start = 0;   // changes_since_save at the freeze (later ones still count)
   };
@@ -418,10 +419,9 @@ class Engine {
   uint64_t manifests_pending_ = 0;          // manifest writes posted, not yet durable
 
   FlushState flush_;
-  // Survivors of the last flush not yet back in the active MemTable. A flush without a budget
-  // returns every entry (FlushOptions::keep_all): re-inserting a million on the loop at once
-  // would stall it for a second, so they go in by slices of kSurvivorSliceUs per loop iteration
-  // (PollBackground); meanwhile reads of the others go to the table, which holds the same record.
+  // Survivors of the last flush not yet back in the active MemTable, in slices of
+  // kSurvivorSliceUs per loop iteration (PollBackground); meanwhile reads of the others go to
+  // the table, which holds the same record.
   struct PendingSurvivors {
     uint64_t db_id;
     std::vector<Survivor> survivors;
@@ -431,6 +431,38 @@ class Engine {
   static constexpr int64_t kSurvivorSliceUs = 1000;
   // Installs pending survivors for about budget_us; true if some remain.
   bool InstallSurvivors(int64_t budget_us);
+
+  // A keep-all flush (FlushOptions::keep_all: no memory limit) keeps every record in memory.
+  // Copying a million survivors back entry by entry cost the loop a second per flush, so the
+  // frozen MemTable itself comes back. It stays in the version's frozen list (reads see it
+  // below the active MemTable, above its own table) while slices of kSurvivorSliceUs per loop
+  // iteration (engine_reinstate.cc)
+  //   1. mark it: every entry becomes a clean copy of its now durable table record, its access
+  //      count halved as a survivor's; tombstones go (the table holds them);
+  //   2. then, if the active MemTable took at most kMergeAtOnce entries since the freeze, move
+  //      them into it in one go (newer wins) and make it the active MemTable again;
+  //   3. else copy the frozen entries the active MemTable lacks into it, as clean copies, and
+  //      drop the frozen one (straight away, unmarked, when the active MemTable is already
+  //      past kMergeAtOnce).
+  // Invariant: between slices the frozen table holds only records that its flush's table also
+  // holds (marked or not), so reading or dropping it at any point is correct.
+  struct Reinstatement {
+    uint64_t db_id = 0;
+    std::shared_ptr<MemTable> table;
+    MemTable::Entry* next = nullptr;  // next entry to mark (or copy)
+    bool marked = false;              // pass 1 done (access counts halved)
+    bool copying = false;             // in pass 3
+  };
+  std::deque<Reinstatement> reinstating_;
+  static constexpr size_t kMergeAtOnce = 1024;
+  // Runs reinstatement slices for about budget_us; true if work remains.
+  bool ContinueReinstatement(int64_t budget_us);
+  // Drops every reinstatement in progress (their records are in tables): before a freeze.
+  void DropReinstatements();
+  // Takes table out of the frozen list of database id's tiers.
+  void RemoveFrozen(uint64_t db_id, const std::shared_ptr<MemTable>& table);
+  // Frees a MemTable's entries on the worker (a million frees would stall the loop ~50 ms).
+  void ReleaseOnWorker(std::shared_ptr<MemTable> table);
   struct CompactionState {
     bool running = false;
     uint64_t first_file = 0;  // next_file_number_ when the job was posted

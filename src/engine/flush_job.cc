@@ -118,7 +118,10 @@ FlushResult RunFlush(const std::vector<FlushInput>& inputs, const FlushOptions& 
             uint32_t access = MemTable::AccessCount(e);
             bool survives =
                 !tombstone && (keep_all || access > threshold) && (exp == 0 || exp > now_ms);
-            if (survives) {
+            if (survives && keep_all) {
+              // The loop takes the frozen MemTable back whole (Engine::Reinstatement).
+              out.kept++;
+            } else if (survives) {
               Survivor s;
               s.key.assign(MemTable::Key(e));
               s.value.assign(MemTable::Value(e));
@@ -164,7 +167,7 @@ FlushResult RunFlush(const std::vector<FlushInput>& inputs, const FlushOptions& 
       return result;
     }
     if (out.table != nullptr) result.bytes_written += out.table->meta.file_size;
-    result.survivors += out.survivors.size();
+    result.survivors += out.survivors.size() + out.kept;
     result.outputs.push_back(std::move(out));
   }
   result.duration_us = MonotonicUs() - start;

@@ -50,7 +50,8 @@ struct FlushOptions {
   // No memory budget (none configured, or a Redis maxmemory policy): memory is not what the
   // flush frees, so every live entry survives whatever its count. The flush is then a
   // checkpoint: the WAL generation becomes deletable, the data stays in memory as clean copies,
-  // as Redis keeps everything in RAM across a BGSAVE. no_survivors wins over it.
+  // as Redis keeps everything in RAM across a BGSAVE. The flush then makes no Survivor
+  // copies: the loop takes the frozen MemTable back (Engine::Reinstatement). no_survivors wins.
   bool keep_all = false;
 };
 
@@ -70,6 +71,7 @@ struct FlushOutput {
   uint64_t db_id = 0;
   std::shared_ptr<const TableFile> table;  // nullptr if no dirty entry
   std::vector<Survivor> survivors;
+  uint64_t kept = 0;  // keep_all: live entries left in the frozen MemTable (no copies made)
   int64_t table_keys_delta = 0;
   int64_t table_volatile_delta = 0;
 };

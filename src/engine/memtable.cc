@@ -319,6 +319,12 @@ uint32_t MemTable::AccessCount(const Entry* e) {
 void MemTable::SetAccess(Entry* e, uint32_t count) {
   AccessPtr(e)->store(count, std::memory_order_relaxed);
 }
+void MemTable::SetTier(Entry* e, uint8_t tier) {
+  constexpr uint64_t kTierBits = (static_cast<uint64_t>(kTierHighMask) << 13) | kTierLowMask;
+  uint64_t w = Word(e) & ~kTierBits;
+  w |= (static_cast<uint64_t>(tier & kTierHighMask) << 13) | (tier & kTierLowMask);
+  SetWord(e, w);
+}
 uint32_t MemTable::LastAccess(const Entry* e) {
   return LastAccessPtr(e)->load(std::memory_order_relaxed);
 }

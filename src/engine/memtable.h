@@ -96,6 +96,10 @@ class MemTable {
   static bool IsTombstone(const Entry* e) { return Tier(e) & kTombstone; }
   static void BumpAccess(Entry* e);  // relaxed atomic increment, saturating
   static void SetAccess(Entry* e, uint32_t count);
+  // Replaces the tier flags (a keep-all flush marks a whole table clean in place once its table
+  // is durable). REQUIRES: the table is not being read by another thread; the kTombstone bit
+  // is unchanged (the tombstone count depends on it).
+  static void SetTier(Entry* e, uint8_t tier);
   // Last read or write of the entry in Unix seconds (the LRU clock of eviction and OBJECT
   // IDLETIME); 0 if never stamped. Relaxed atomic, like the access count.
   static uint32_t LastAccess(const Entry* e);

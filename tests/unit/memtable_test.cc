@@ -172,4 +172,16 @@ TEST_CASE("memtable: tier flags live beside sequence, height and expire, and sur
   CHECK(t.tombstone_count() == 196);
   CHECK(t.Erase("k1"));
   CHECK(t.tombstone_count() == 196);
+  // SetTier swaps the flags in place and leaves everything else alone.
+  MemTable::Entry* e = t.Find("k2");
+  MemTable::SetAccess(e, 42);
+  MemTable::SetTier(e, MemTable::kShadowsLive | MemTable::kShadowsVolatile);
+  CHECK(MemTable::Tier(e) == (MemTable::kShadowsLive | MemTable::kShadowsVolatile));
+  MemTable::SetTier(e, MemTable::kClean);
+  CHECK(MemTable::Tier(e) == MemTable::kClean);
+  CHECK(MemTable::Sequence(e) == 6);
+  CHECK(MemTable::ExpireAt(e) == 99);
+  CHECK(MemTable::Value(e) == "longer");
+  CHECK(MemTable::AccessCount(e) == 42);
+  CHECK(t.Find("k2") == e);
 }

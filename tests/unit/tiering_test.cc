@@ -71,15 +71,18 @@ void CheckAgainstModel(Engine& e, const Model& model, int databases) {
 }
 }  // namespace
 
-TEST_CASE("tiering: random writes, deletes, TTLs, FLUSHDB and SWAPDB across flushes, reloads "
-          "and restarts match a model") {
+// A random walk of writes, deletes, TTLs, reads, flushes (some left running), SWAPDB, FLUSHDB,
+// reloads and restarts, checked against a model. budget 0 makes every flush a keep-all one
+// (the frozen MemTable comes back: Engine::Reinstatement).
+namespace {
+void RandomWalkMatchesModel(uint64_t budget) {
   TempDir dir;
   const int kDbs = 3;
   const int64_t far = UnixTimeMs() + 3600 * 1000;
   std::mt19937 rng(12345);
   Model model;
   uint64_t disk_hits = 0, promotions = 0, flushes = 0, compactions = 0;  // every instance
-  auto e = Open(dir.path(), kDbs);
+  auto e = Open(dir.path(), kDbs, budget);
   for (int step = 0; step < 6000; step++) {
     int db = static_cast<int>(rng() % kDbs);
     std::string key = "k" + std::to_string(rng() % 300);
@@ -133,7 +136,7 @@ TEST_CASE("tiering: random writes, deletes, TTLs, FLUSHDB and SWAPDB across flus
       flushes += e->stats().flushes;
       compactions += e->stats().compactions;
       e.reset();  // a stop without waiting for the worker: the WAL must cover it
-      e = Open(dir.path(), kDbs);
+      e = Open(dir.path(), kDbs, budget);
     }
     e->PollBackground();
     if (step % 500 == 0) CheckAgainstModel(*e, model, kDbs);
@@ -152,8 +155,15 @@ TEST_CASE("tiering: random writes, deletes, TTLs, FLUSHDB and SWAPDB across flus
   CHECK(flushes > 50);
   REQUIRE(e->WaitForBackground().ok());
   e.reset();
-  e = Open(dir.path(), kDbs);
+  e = Open(dir.path(), kDbs, budget);
   CheckAgainstModel(*e, model, kDbs);
+}
+}  // namespace
+
+TEST_CASE("tiering: random writes, deletes, TTLs, FLUSHDB and SWAPDB across flushes, reloads "
+          "and restarts match a model") {
+  SUBCASE("with a MemTable budget") { RandomWalkMatchesModel(1ull << 30); }
+  SUBCASE("without one (keep-all flushes)") { RandomWalkMatchesModel(0); }
 }
 
 TEST_CASE("tiering: hot keys survive a flush as clean copies, cold keys go to disk and come "
@@ -233,6 +243,78 @@ TEST_CASE("tiering: without a budget a flush keeps every key in memory as a clea
   CHECK(e->TierOf(1, "cold") == Tier::kDisk);
   CHECK(e->Get(1, "cold", LookupMode::kRead)->value == "c");
   CHECK(e->TierOf(1, "cold") == Tier::kMemory);
+}
+
+// The keep-all flush's frozen MemTable comes back whole when few writes came in meanwhile
+// (they move into it), and is copied from when many did; a freeze or FLUSHDB in the middle
+// drops it (its records are in the table).
+TEST_CASE("tiering: a keep-all flush's frozen MemTable comes back as the active one") {
+  TempDir dir;
+  auto e = Open(dir.path(), 4, /*budget=*/0);
+  const int kKeys = 200000;
+  auto key = [](int i) { return "key" + std::to_string(i); };
+  for (int i = 0; i < kKeys; i++) e->Put(0, key(i), ValueType::kString, "v" + std::to_string(i), 0);
+  e->Delete(0, key(7));  // a new key deleted: no tombstone at all
+  e->Put(0, "gone", ValueType::kString, "x", 0);
+  // While the flush runs: a delete of one of its keys, a new key, an overwrite (they move
+  // into the frozen table when it comes back).
+  Status st;
+  REQUIRE(e->StartFlush(&st));
+  e->Delete(0, "gone");
+  e->Put(0, "new", ValueType::kString, "n", 0);
+  e->Put(0, key(1), ValueType::kString, "over", 0);
+  REQUIRE(e->WaitForBackground().ok());
+  CHECK(e->stats().last_flush_survivors == kKeys);
+  for (int i = 0; i < 10000 && e->frozen_memtable_entries() != 0; i++) e->PollBackground();
+  CHECK(e->frozen_memtable_entries() == 0);
+  CHECK(e->memtable_entries() == kKeys + 1);  // the keys, "new", and "gone"'s tombstone
+  CHECK(e->KeyCount(0) == kKeys);
+  CHECK_FALSE(e->Get(0, "gone", LookupMode::kNoTouch).has_value());
+  CHECK_FALSE(e->Get(0, key(7), LookupMode::kNoTouch).has_value());
+  CHECK(e->Get(0, "new", LookupMode::kNoTouch)->value == "n");
+  CHECK(e->Get(0, key(1), LookupMode::kNoTouch)->value == "over");
+  CHECK(e->Get(0, key(2), LookupMode::kNoTouch)->value == "v2");
+  CHECK(e->TierOf(0, key(kKeys - 1)) == Tier::kMemory);
+  // The entries that came back are clean: the next flush writes only the three changes, and
+  // the tables' count stays exact through a reopen from them alone.
+  REQUIRE(e->Flush().ok());
+  CHECK(e->stats().last_flush_written == 3);
+  for (int i = 0; i < 10000 && e->frozen_memtable_entries() != 0; i++) e->PollBackground();
+  CHECK(e->memtable_entries() == kKeys);  // the tombstone went with the marking
+
+  // Many writes during the flush: the frozen entries the active MemTable lacks are copied.
+  REQUIRE(e->StartFlush(&st));
+  for (int i = 0; i < kKeys; i += 2) e->Put(0, key(i), ValueType::kString, "w", 0);
+  REQUIRE(e->WaitForBackground().ok());
+  for (int i = 0; i < 100000 && e->frozen_memtable_entries() != 0; i++) e->PollBackground();
+  CHECK(e->frozen_memtable_entries() == 0);
+  CHECK(e->memtable_entries() == kKeys);
+  for (int i = 0; i < kKeys; i += 331) {
+    CHECK(e->Get(0, key(i), LookupMode::kNoTouch)->value ==
+          (i % 2 == 0 ? "w" : (i == 1 ? "over" : "v" + std::to_string(i))));
+    CHECK(e->TierOf(0, key(i)) == Tier::kMemory);
+  }
+  REQUIRE(e->Flush().ok());
+  CHECK(e->stats().last_flush_written == kKeys / 2);
+
+  // A freeze in the middle drops the frozen table (reads find the keys on disk and promote),
+  // and FLUSHDB in the middle leaves nothing behind.
+  REQUIRE(e->StartFlush(&st));
+  REQUIRE(e->WaitForBackground().ok());
+  e->PollBackground();
+  REQUIRE(e->StartFlush(&st));
+  REQUIRE(e->WaitForBackground().ok());
+  CHECK(e->KeyCount(0) == kKeys);
+  CHECK(e->Get(0, key(3), LookupMode::kRead)->value == "v3");
+  CHECK(e->TierOf(0, key(3)) == Tier::kMemory);
+  e->PollBackground();
+  e->FlushDb(0);
+  for (int i = 0; i < 1000; i++) e->PollBackground();
+  CHECK(e->KeyCount(0) == 0);
+  CHECK(e->memtable_entries() == 0);
+  CHECK_FALSE(e->Get(0, key(3), LookupMode::kNoTouch).has_value());
+  REQUIRE(e->Reload().ok());
+  CHECK(e->KeyCount(0) == 0);
 }
 
 TEST_CASE("tiering: admission keeps a tail of single reads out and promotes a key read "
