@@ -8,8 +8,10 @@
 # Both servers run at once on loopback ports, pinned to CPU 0; redis-benchmark runs on CPU 1
 # (taskset). Each test alternates redis, organic, redis, organic ... so slow drifts of the
 # machine hit both alike; single sequential runs on a 2-core machine spread by +-15%.
-# Redis runs with `appendonly yes appendfsync everysec`, organic-server with
-# `appendfsync everysec`. Memory and restart figures use a fresh process and data dir each.
+# Redis runs with `save '' appendonly yes appendfsync everysec`, organic-server with
+# `save '' appendfsync everysec`: the same persistence settings, no snapshot at save points on
+# either side (Redis's BGSAVE, organic's periodic flush), each one's log rewrite/flush by log size
+# at its defaults. Memory and restart figures use a fresh process and data dir each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ORGANIC=${ORGANIC_BIN:-build/organic-server}
@@ -37,7 +39,8 @@ start_server() {  # name data-dir-name -> PID[name], READY_MS
     taskset -c 0 "$REDIS" --port "$port" --dir "$dir" --save '' --appendonly yes \
       --appendfsync everysec --daemonize no >"$dir.log" 2>&1 &
   else
-    taskset -c 0 "$ORGANIC" --port "$port" --dir "$dir" --appendfsync everysec >"$dir.log" 2>&1 &
+    taskset -c 0 "$ORGANIC" --port "$port" --dir "$dir" --save '' --appendfsync everysec \
+      >"$dir.log" 2>&1 &
   fi
   PID[$name]=$!
   local t0
