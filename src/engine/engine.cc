@@ -22,6 +22,7 @@ constexpr uint64_t kMaxSketchEntries = 1 << 21;
 Engine::Engine(EngineOptions options)
     : options_(std::move(options)),
       fs_(options_.fs != nullptr ? options_.fs : DefaultFileSystem()),
+      block_cache_(std::make_unique<BlockCache>(options_.block_cache_bytes)),
       sketch_(4 * kDefaultSketchEntries, 10 * kDefaultSketchEntries),
       rng_(static_cast<uint32_t>(MonotonicUs())) {
   ResetDatabases();
@@ -253,7 +254,9 @@ Status Engine::Lookup(int db, std::string_view key, bool below_active_only, Foun
       }
       std::string value;
       bool hit = false;
-      Status st = t.reader->Get(key, &value, &hit);
+      // Point lookups go through the block cache; sequential readers never do (block_cache.h).
+      BlockCache* cache = options_.block_cache_bytes != 0 ? block_cache_.get() : nullptr;
+      Status st = t.reader->Get(key, &value, &hit, cache, t.meta.file_number);
       if (!st.ok()) {
         stats_.read_errors++;
         if (read_error_.ok()) read_error_ = st;
@@ -1199,8 +1202,9 @@ void Engine::PostManifestWrite(std::vector<std::string> wal_paths) {
   uint64_t pending_floor = PendingFileFloor();
   manifests_pending_++;
   FileSystem* fs = fs_;
+  BlockCache* cache = block_cache_.get();
   std::string dir = options_.dir;
-  worker_.Post([this, fs, dir, manifest = std::move(manifest), keep = std::move(keep),
+  worker_.Post([this, fs, cache, dir, manifest = std::move(manifest), keep = std::move(keep),
                 wal_paths = std::move(wal_paths), pending_floor] {
     if (Crash("manifest:before-write")) return;
     Status st = WriteManifest(fs, dir, manifest);
@@ -1215,6 +1219,8 @@ void Engine::PostManifestWrite(std::vector<std::string> wal_paths) {
           if (ParseSstableFileName(name, &number) && number < pending_floor &&
               keep.count(number) == 0) {
             fs->RemoveFile(dir + "/" + name);
+            // No Version the loop reads holds the table any more: its blocks are dead weight.
+            cache->EraseFile(number);
           }
         }
       }
@@ -1395,6 +1401,7 @@ Status Engine::Reload() {
   RETURN_IF_ERROR(WaitForBackground());
   RETURN_IF_ERROR(Close());
   wal_.reset();
+  block_cache_->Clear();  // see block_cache_
   ResetDatabases();
   sequence_ = 0;
   stats_.recovery = WalRecoveryReport();
@@ -1414,6 +1421,12 @@ void Engine::ResetStats() {
   stats_.bloom_checks = 0;
   stats_.bloom_skips = 0;
   stats_.promotions = 0;
+  block_cache_->ResetStats();
+}
+
+void Engine::set_block_cache_capacity(uint64_t bytes) {
+  options_.block_cache_bytes = bytes;
+  block_cache_->SetCapacity(bytes);
 }
 
 namespace {

@@ -16,7 +16,9 @@
 // Tiers: reads look in the active MemTable, then the frozen ones, then the SSTables newest
 // first; the first record found for a key (value or tombstone) is the answer. Every MemTable
 // entry carries tier flags (MemTable::TierFlag) set from that lookup when it is written, which
-// keeps DBSIZE and the volatile-key count exact without scanning the disk.
+// keeps DBSIZE and the volatile-key count exact without scanning the disk. Point lookups read
+// table blocks through a BlockCache of decompressed blocks; iterators (SCAN, compaction, the
+// expire-index rebuild) read around it.
 #pragma once
 
 #include <atomic>
@@ -36,6 +38,7 @@
 
 #include "engine/admission.h"
 #include "engine/background_worker.h"
+#include "engine/block_cache.h"
 #include "engine/compaction.h"
 #include "engine/expire_index.h"
 #include "engine/flush_job.h"
@@ -62,6 +65,9 @@ struct EngineOptions {
   // Bytes the MemTables may hold; a flush starts when the active one reaches half of it.
   // 0 = no flush for size (only BGSAVE, SAVE, the WAL-size rule and DEBUG RELOAD flush).
   uint64_t memtable_budget = 0;
+  // Bytes of decompressed SSTable blocks kept for point lookups (block_cache.h); 0 = no cache.
+  // The server derives it from its config (ConfigValues::EffectiveBlockCacheSize).
+  uint64_t block_cache_bytes = 0;
   // Without a budget, whether memory is unlimited (no maxmemory): then a flush keeps every
   // live entry in memory as a clean copy (FlushOptions::keep_all), as Redis keeps everything
   // across a BGSAVE. Under a Redis maxmemory policy it is false: the copies would push a full
@@ -286,6 +292,10 @@ class Engine {
   void set_memory_unlimited(bool unlimited) { options_.memory_unlimited = unlimited; }
   uint64_t memtable_budget() const { return options_.memtable_budget; }
   void set_ewma_alpha(double alpha) { options_.ewma_alpha = alpha; }
+  // Resizes the block cache (0 disables it: lookups then read every block from its file).
+  void set_block_cache_capacity(uint64_t bytes);
+  // Decompressed blocks of the tables, filled by point lookups (Lookup) only. Thread-safe.
+  const BlockCache& block_cache() const { return *block_cache_; }
   const WalLog& wal() const { return *wal_; }
   const EngineStats& stats() const { return stats_; }
   void ResetStats();
@@ -403,6 +413,10 @@ class Engine {
 
   EngineOptions options_;
   FileSystem* fs_;
+  // Declared before worker_ so that it outlives the worker's tasks (which call EraseFile).
+  // Lookup fills it on the loop. Reload clears it: Open restarts file numbering from the
+  // manifest and the directory, so the cache must not rely on numbers used before.
+  std::unique_ptr<BlockCache> block_cache_;
   BackgroundWorker worker_;
   std::unique_ptr<WalLog> wal_;
   std::vector<Database> dbs_;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "engine/block_cache.h"
 #include "engine/bloom.h"
 #include "engine/sstable_builder.h"
 #include "util/coding.h"
@@ -205,7 +206,8 @@ bool SstableReader::MayContain(std::string_view key) const {
   return filter_.empty() || BloomMayContain(filter_, key);
 }
 
-Status SstableReader::Get(std::string_view key, std::string* value, bool* found) const {
+Status SstableReader::Get(std::string_view key, std::string* value, bool* found,
+                          BlockCache* cache, uint64_t file_number) const {
   *found = false;
   if (!MayContain(key)) return Status::Ok();
   const size_t b = FindBlock(key);
@@ -223,7 +225,22 @@ Status SstableReader::Get(std::string_view key, std::string* value, bool* found)
   } trim;
   std::string_view contents;
   const BlockInfo& info = blocks_[b];
-  RETURN_IF_ERROR(ReadBlock(info.offset, info.size, &buffer, &scratch, &contents));
+  std::shared_ptr<const std::string> cached;  // holds a cached block while it is decoded
+  if (cache != nullptr) {
+    cached = cache->Lookup(file_number, info.offset);
+    if (cached == nullptr) {
+      // Decompress straight into the block the cache will own; a raw block is read into
+      // `buffer` (with its trailer) and copied.
+      auto block = std::make_shared<std::string>();
+      RETURN_IF_ERROR(ReadBlock(info.offset, info.size, &buffer, block.get(), &contents));
+      if (contents.data() != block->data()) block->assign(contents);
+      cached = block;
+      cache->Insert(file_number, info.offset, cached);
+    }
+    contents = *cached;
+  } else {
+    RETURN_IF_ERROR(ReadBlock(info.offset, info.size, &buffer, &scratch, &contents));
+  }
   thread_local std::string current;  // the key being decoded; kept to avoid an allocation
   current.clear();
   std::string_view v;

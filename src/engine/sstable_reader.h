@@ -2,8 +2,10 @@
 //
 // Open reads the footer, the index block and the filter block and keeps the last two in memory
 // (about one index entry per block_size bytes of data, plus the filter's bits_per_key bits per
-// key). Data blocks are read on demand, one pread per block, checksum verified every time; there
-// is no block cache yet.
+// key). Data blocks are read on demand, one pread per block, checksum verified on every read.
+// Get may go through a BlockCache of decompressed blocks (block_cache.h): a block enters it only
+// after its checksum and decompression succeeded, and a hit skips the read, the checksum and
+// the decompression. Iterators never use a cache.
 //
 // Errors: every sign of damage (bad magic, unknown version, checksum mismatch, truncated file,
 // undecodable block, keys out of order, a block that contradicts the index) is a
@@ -11,8 +13,11 @@
 // "sst-12.sst at offset 40960: block checksum mismatch". I/O errors pass through as IOError.
 // Nothing here aborts on bad input.
 //
-// Threading: after Open, a reader is immutable; Get, MayContain, NewIterator and entries may be
-// called from several threads at once. An Iterator has one owner thread.
+// Threading: after Open, a reader is immutable; Get (with or without a cache: BlockCache is
+// thread-safe), MayContain, NewIterator and entries may be called from several threads at once.
+// An Iterator has one owner thread. Which reads go through a cache is the caller's policy: the
+// engine passes its cache for point lookups on the loop thread only, and compaction and scans
+// read through Iterators, so a sequential pass never flushes the blocks lookups keep hot.
 #pragma once
 
 #include <cstdint>
@@ -25,6 +30,8 @@
 #include "util/status.h"
 
 namespace organic::engine {
+
+class BlockCache;
 
 class SstableReader {
  public:
@@ -43,7 +50,12 @@ class SstableReader {
   // Point lookup. OK with *found = true and *value set when the table holds key; OK with
   // *found = false when it does not (*value then unspecified). Consults the bloom filter, then
   // reads at most the one data block the index points to.
-  Status Get(std::string_view key, std::string* value, bool* found) const;
+  // With a cache, that block is taken from *cache under (file_number, block offset) when there,
+  // and put there after a successful read (a damaged block is reported, never cached).
+  // REQUIRES: file_number names this table's contents in *cache: no other table's blocks were
+  // or will be cached under it (the engine passes the table's never-reused file number).
+  Status Get(std::string_view key, std::string* value, bool* found, BlockCache* cache = nullptr,
+             uint64_t file_number = 0) const;
 
   // The bloom filter's answer alone (no I/O): false means the table certainly lacks key.
   bool MayContain(std::string_view key) const;

@@ -193,6 +193,7 @@ void Config::Define() {
   add_int("maxmemory-samples", &v->maxmemory_samples, 1, 64, true);
   add_memory("organic-memtable-budget", &v->organic_memtable_budget, 0, true);
   add_int("organic-bloom-bits-per-key", &v->organic_bloom_bits_per_key, 0, 64, true);
+  add_memory("organic-block-cache-size", &v->organic_block_cache_size, 0, true);
   directives_.push_back(Directive{
       "organic-ewma-alpha", Type::kString, true,
       [=](const std::vector<std::string>& args, std::string* error) {

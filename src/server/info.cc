@@ -343,6 +343,10 @@ std::string Server::Info(const std::vector<std::string>& requested) {
     w.Field("organic_disk_hits", es.disk_hits);
     w.Field("organic_bloom_checks", es.bloom_checks);
     w.Field("organic_bloom_useful", es.bloom_skips);
+    const engine::BlockCache& block_cache = engine_->block_cache();
+    w.Field("organic_block_cache_bytes", block_cache.usage());
+    w.Field("organic_block_cache_hits", block_cache.hits());
+    w.Field("organic_block_cache_misses", block_cache.misses());
     w.Field("organic_promotions", es.promotions);
     w.Field("organic_flush_in_progress", engine_->flush_in_progress() ? "1" : "0");
     w.Field("organic_flushes", es.flushes);

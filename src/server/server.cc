@@ -66,6 +66,7 @@ int Server::Run() {
   engine::ParseFsyncPolicy(cfg.appendfsync, &options.fsync);
   options.memtable_budget = cfg.EffectiveMemtableBudget();
   options.memory_unlimited = cfg.maxmemory == 0;
+  options.block_cache_bytes = cfg.EffectiveBlockCacheSize();
   ParseMaxmemoryPolicy(cfg.maxmemory_policy, &eviction_policy_);
   options.ewma_alpha = cfg.organic_ewma_alpha;
   options.sstable.bloom_bits_per_key = cfg.organic_bloom_bits_per_key;
@@ -500,7 +501,7 @@ void Server::OnConfigChanged(const std::string& name) {
     engine::FsyncPolicy p;
     if (engine::ParseFsyncPolicy(cfg.appendfsync, &p)) engine_->set_fsync_policy(p);
   } else if (name == "maxmemory" || name == "organic-memtable-budget" ||
-             name == "maxmemory-policy") {
+             name == "maxmemory-policy" || name == "organic-block-cache-size") {
     ApplyMemoryPolicy();
   } else if (name == "organic-ewma-alpha") {
     engine_->set_ewma_alpha(cfg.organic_ewma_alpha);
@@ -523,6 +524,7 @@ void Server::ApplyMemoryPolicy() {
   // organic, the next loop iteration flushes if the MemTables exceed the budget.
   engine_->set_memtable_budget(cfg.EffectiveMemtableBudget());
   engine_->set_memory_unlimited(cfg.maxmemory == 0);
+  engine_->set_block_cache_capacity(cfg.EffectiveBlockCacheSize());  // a cut evicts at once
 }
 
 EvictionResult Server::EvictIfNeeded() {

@@ -66,3 +66,34 @@ TEST_CASE("config: save points") {
   CHECK_FALSE(c.LoadText("save 30\n", "a.conf", &err));
   CHECK(err.find("Invalid save parameters") != std::string::npos);
 }
+
+TEST_CASE("config: organic-block-cache-size and its automatic capacity") {
+  Config c;
+  const uint64_t mb = 1024 * 1024;
+  CHECK(c.Find("organic-block-cache-size")->get() == "0");
+  CHECK(c.Find("organic-block-cache-size")->type == Config::Type::kMemory);
+  CHECK(c.Find("organic-block-cache-size")->runtime_mutable);
+  // Automatic: no maxmemory, 64 MB.
+  CHECK(c.values().EffectiveBlockCacheSize() == 64 * mb);
+  std::string err;
+  // Policy organic with maxmemory: an eighth of it, the MemTables keeping half.
+  CHECK(c.LoadText("maxmemory 800mb\n", "a.conf", &err));
+  CHECK(c.values().EffectiveBlockCacheSize() == 100 * mb);
+  CHECK(c.values().EffectiveMemtableBudget() == 400 * mb);
+  // A Redis policy with maxmemory: a pure cache, no block cache unless asked for.
+  CHECK(c.Set("maxmemory-policy", {"allkeys-lru"}, &err));
+  CHECK(c.values().EffectiveBlockCacheSize() == 0);
+  CHECK(c.Set("organic-block-cache-size", {"16mb"}, &err));
+  CHECK(c.Find("organic-block-cache-size")->get() == std::to_string(16 * mb));
+  CHECK(c.values().EffectiveBlockCacheSize() == 16 * mb);
+  // An explicit size wins under organic too; 0 goes back to automatic.
+  CHECK(c.Set("maxmemory-policy", {"organic"}, &err));
+  CHECK(c.values().EffectiveBlockCacheSize() == 16 * mb);
+  CHECK(c.Set("organic-block-cache-size", {"0"}, &err));
+  CHECK(c.values().EffectiveBlockCacheSize() == 100 * mb);
+  CHECK(c.LoadText("organic-block-cache-size 1gb\n", "a.conf", &err));
+  CHECK(c.values().organic_block_cache_size == 1024 * mb);
+  CHECK_FALSE(c.Set("organic-block-cache-size", {"lots"}, &err));
+  CHECK(err == "argument must be a memory value");
+  CHECK(c.values().organic_block_cache_size == 1024 * mb);  // unchanged by the failure
+}

@@ -1,5 +1,6 @@
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -9,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "engine/block_cache.h"
 #include "engine/sstable_builder.h"
 #include "engine/sstable_reader.h"
 #include "test_files.h"
@@ -572,6 +574,89 @@ TEST_CASE("sstable: blocks that pass their checksum but do not decode are report
                        "undecodable zstd block");
     }
   }
+}
+
+// --- Block cache -------------------------------------------------------------------------------
+
+TEST_CASE("sstable: Get through a block cache reads each block once") {
+  TempDir dir;
+  const std::string path = dir.File("t.sst");
+  const Entries e = SmallTable(path);  // raw and zstd blocks of ~300 bytes
+  auto table = MustOpen(path);
+  REQUIRE(table->num_blocks() > 4);
+  REQUIRE(e[1].first <= table->BlockLastKey(0));  // e[0] and e[1] share the first block
+  BlockCache cache(1 << 20);
+  constexpr uint64_t kFile = 12;
+  std::string value;
+  bool found = false;
+  REQUIRE(table->Get(e[0].first, &value, &found, &cache, kFile).ok());
+  CHECK(found);
+  CHECK(value == e[0].second);
+  CHECK(cache.misses() == 1);
+  CHECK(cache.hits() == 0);
+  CHECK(cache.entries() == 1);
+  REQUIRE(table->Get(e[1].first, &value, &found, &cache, kFile).ok());  // same block: a hit
+  CHECK(found);
+  CHECK(value == e[1].second);
+  CHECK(cache.hits() == 1);
+  CHECK(cache.misses() == 1);
+  // A key absent from a cached block is still absent (the bloom filter may let it through).
+  REQUIRE(table->Get(e[0].first + std::string(1, '\0'), &value, &found, &cache, kFile).ok());
+  CHECK_FALSE(found);
+
+  // Every key: the first pass fills the cache with every block, the second only hits.
+  for (const auto& [k, v] : e) {
+    REQUIRE(table->Get(k, &value, &found, &cache, kFile).ok());
+    REQUIRE(found);
+    REQUIRE(value == v);
+  }
+  CHECK(cache.entries() == table->num_blocks());
+  const uint64_t misses = cache.misses();
+  CHECK(misses == table->num_blocks());
+  // The cached blocks hold the decompressed entries: the file's bytes are no longer read.
+  // Zero the data blocks on disk; a Get without the cache now sees the damage, one through it
+  // still answers from memory.
+  std::string zeroed = Slurp(path);
+  const uint64_t data_end = DecodeFixed64(zeroed.data() + zeroed.size() - kSstableFooterSize);
+  std::fill(zeroed.begin(), zeroed.begin() + static_cast<std::ptrdiff_t>(data_end), '\0');
+  Spit(path, zeroed);
+  CHECK(table->Get(e[0].first, &value, &found).IsCorruption());
+  for (const auto& [k, v] : e) {
+    REQUIRE(table->Get(k, &value, &found, &cache, kFile).ok());
+    REQUIRE(found);
+    REQUIRE(value == v);
+  }
+  CHECK(cache.misses() == misses);
+  // Another file number is another table: not served from this one's blocks.
+  CHECK(table->Get(e[0].first, &value, &found, &cache, kFile + 1).IsCorruption());
+}
+
+TEST_CASE("sstable: a damaged block is reported through a cache and never cached") {
+  TempDir dir;
+  const std::string path = dir.File("t.sst");
+  const Entries e = SmallTable(path);
+  std::string damaged = Slurp(path);
+  damaged[3] = static_cast<char>(damaged[3] ^ 0x40);  // inside the first data block
+  Spit(path, damaged);
+  auto table = MustOpen(path);  // the footer, index and filter are intact
+  BlockCache cache(1 << 20);
+  std::string value;
+  bool found;
+  for (int attempt = 0; attempt < 2; attempt++) {
+    Status s = table->Get(e[0].first, &value, &found, &cache, 1);
+    CHECK_MESSAGE(s.IsCorruption(), s.ToString());
+    CHECK(s.message().find("t.sst at offset 0: block checksum mismatch") != std::string::npos);
+    CHECK(cache.entries() == 0);
+    CHECK(cache.usage() == 0);
+  }
+  CHECK(cache.misses() == 2);  // each attempt read the file again
+  // Keys of the intact blocks are served and cached.
+  const std::string& last = e.back().first;
+  REQUIRE(last > table->BlockLastKey(0));
+  REQUIRE(table->Get(last, &value, &found, &cache, 1).ok());
+  CHECK(found);
+  CHECK(value == e.back().second);
+  CHECK(cache.entries() == 1);
 }
 
 // --- Measurements reported in docs/sstable-format.md --------------------------------------------
