@@ -6,6 +6,7 @@
 # organic-bench, then reads them back (--verify); VmRSS is sampled every 200 ms throughout.
 #
 # Usage: tools/bench-rss.sh [--quick]     (--quick: 10x smaller datasets, a smoke run)
+# Environment: ONLY=<workload name> runs one workload; ORGANIC_ARGS adds server options.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ORGANIC=${ORGANIC_BIN:-build/organic-server}
@@ -28,10 +29,11 @@ printf '| workload | maxmemory | keys x value | connections x pipeline | bound |
 printf '|---|---|---|---|---|---|---|---|\n'
 for w in "${WORKLOADS[@]}"; do
   read -r name mem keys value conns pipeline <<<"$w"
+  [ -n "${ONLY:-}" ] && [ "$ONLY" != "$name" ] && continue
   dir=$WORK/$name
   mkdir -p "$dir"
   taskset -c 0 "$ORGANIC" --port "$PORT" --dir "$dir" --maxmemory "${mem}mb" \
-    --maxclients 2000 --save '' >"$dir.log" 2>&1 &
+    --maxclients 2000 --save '' ${ORGANIC_ARGS:-} >"$dir.log" 2>&1 &
   pid=$!
   wait_ready "$dir.log"
   peak_file=$dir.peak

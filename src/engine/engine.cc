@@ -1161,7 +1161,13 @@ void Engine::InstallFlush(FlushResult result) {
   stats_.last_save_unix = UnixTimeMs() / 1000;
   // As Redis after a BGSAVE: writes made while the flush ran are not in it, so they still count.
   stats_.changes_since_save -= std::min(stats_.changes_since_save, flush_.changes_at_start);
-  for (FlushInput& in : flush_.inputs) ReleaseOnWorker(std::move(in.table));
+  // A keep-all flush's tables are the whole data set (a million entries take ~50 ms to free):
+  // the worker frees those it does not hand back. A budgeted flush's are at most half the
+  // budget and are freed here, so that the server's purge right after the install returns
+  // their pages (queued behind a compaction on the worker, they let RSS pass its bound).
+  if (flush_.keep_all) {
+    for (FlushInput& in : flush_.inputs) ReleaseOnWorker(std::move(in.table));
+  }
   flush_ = FlushState();
   PostManifestWrite(wal_->ForgetGenerationsBefore(version_->wal_floor));
   wal_base_size_ = wal_->total_size();

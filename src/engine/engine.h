@@ -76,6 +76,10 @@ struct EngineOptions {
   // Called from the worker thread when a result waits for PollBackground (the server wakes its
   // loop with it). May be empty: then results wait for the next PollBackground call.
   std::function<void()> wake_loop;
+  // Called on the worker thread right after it freed a MemTable's entries (ReleaseOnWorker):
+  // the server returns the freed pages to the OS (jemalloc keeps them for seconds otherwise,
+  // which let RSS pass the maxmemory bound). May be empty.
+  std::function<void()> return_memory;
   // Test-only fault points: called on the worker before each step of a flush, compaction or
   // manifest update with the step's name (kFaultPoints in engine.cc). Returning true stops the
   // job right there, as if the process died: nothing after it happens and no result reaches

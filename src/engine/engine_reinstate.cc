@@ -24,7 +24,10 @@ void Engine::RemoveFrozen(uint64_t db_id, const std::shared_ptr<MemTable>& table
 
 void Engine::ReleaseOnWorker(std::shared_ptr<MemTable> table) {
   if (table == nullptr) return;
-  worker_.Post([table = std::move(table)]() mutable { table.reset(); });
+  worker_.Post([table = std::move(table), done = options_.return_memory]() mutable {
+    table.reset();  // usually the last reference
+    if (done) done();
+  });
 }
 
 void Engine::DropReinstatements() {
