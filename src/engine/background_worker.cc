@@ -41,8 +41,8 @@ size_t BackgroundWorker::pending() const {
 }
 
 void BackgroundWorker::Run() {
-  // Below the loop's priority (as RocksDB lowers its compaction threads): when both share a
-  // core, client requests go first and flushes and compactions take the slack. Their lag is
+  // Far below the loop's priority (as RocksDB lowers its compaction threads): when both share
+  // a core, client requests go first and flushes and compactions take the slack. Their lag is
   // bounded by the write stall (a flush that cannot keep up holds writes, at most 1 s each).
   // Per-thread on Linux; failure (a sandbox forbidding it) only costs the preference.
   setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), kNiceIncrement);

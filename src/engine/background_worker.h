@@ -27,8 +27,12 @@ class BackgroundWorker {
   size_t pending() const;
 
  private:
-  // The worker thread's nice value (0 = the loop's; 19 = lowest).
-  static constexpr int kNiceIncrement = 10;
+  // The worker thread's nice value (0 = the loop's; 19 = lowest). 19 rather than 10: on a
+  // shared core every slice the scheduler grants the worker stalls the loop for that slice,
+  // and at nice 10 (~10% of the core) those stalls set pipelined GET p99 (5.1-5.5 ms against
+  // 4.0-4.9 ms at 19 and 3.6 ms with no flush at all; docs/benchmarks.md). Not SCHED_IDLE:
+  // the worker also runs the everysec fsync, which must not starve behind a busy loop.
+  static constexpr int kNiceIncrement = 19;
   void Run();
 
   mutable std::mutex mu_;

@@ -446,7 +446,8 @@ class Engine {
     size_t next = 0;
   };
   std::deque<PendingSurvivors> pending_survivors_;
-  static constexpr int64_t kSurvivorSliceUs = 1000;
+  // Short: every request that arrives during a slice waits for it.
+  static constexpr int64_t kSurvivorSliceUs = 250;
   // Installs pending survivors for about budget_us; true if some remain.
   bool InstallSurvivors(int64_t budget_us);
 
