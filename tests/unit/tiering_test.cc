@@ -359,6 +359,52 @@ TEST_CASE("tiering: the bloom filter skips tables without the key") {
   CHECK(e->stats().bloom_skips >= e->stats().bloom_checks * 9 / 10);
 }
 
+TEST_CASE("tiering: disk reads go through the block cache; a deleted table's blocks leave it") {
+  TempDir dir;
+  EngineOptions o;
+  o.dir = dir.path();
+  o.memtable_budget = 1ull << 30;
+  o.sstable.block_size = 512;
+  o.block_cache_bytes = 1 << 20;
+  auto e = std::make_unique<Engine>(o);
+  REQUIRE(e->Open().ok());
+  for (int i = 0; i < 2000; i++) {
+    e->Put(0, "key" + std::to_string(i), ValueType::kString, "value" + std::to_string(i), 0);
+  }
+  REQUIRE(e->Reload().ok());  // every key on disk, the cache empty
+  CHECK(e->block_cache().usage() == 0);
+  // NOTOUCH reads never promote: each one goes to the table.
+  CHECK(e->Get(0, "key1234", LookupMode::kNoTouch)->value == "value1234");
+  CHECK(e->block_cache().misses() == 1);
+  CHECK(e->block_cache().hits() == 0);
+  CHECK(e->block_cache().usage() > 0);
+  CHECK(e->Get(0, "key1234", LookupMode::kNoTouch)->value == "value1234");
+  CHECK(e->Get(0, "key1235", LookupMode::kNoTouch)->value == "value1235");  // same block
+  CHECK(e->block_cache().misses() == 1);
+  CHECK(e->block_cache().hits() == 2);
+  CHECK(e->TierOf(0, "key1234") == Tier::kDisk);
+  // A newer value in a newer table: the cached block of the old table is not consulted first.
+  e->Put(0, "key1234", ValueType::kString, "new", 0);
+  REQUIRE(e->Flush().ok());
+  CHECK(e->Get(0, "key1234", LookupMode::kNoTouch)->value == "new");
+  // FLUSHDB, then a flush: the tables are deleted and their blocks dropped from the cache.
+  e->FlushDb(0);
+  REQUIRE(e->Flush().ok());
+  REQUIRE(e->WaitForBackground().ok());
+  CHECK(e->block_cache().usage() == 0);
+  CHECK_FALSE(e->Get(0, "key1234", LookupMode::kNoTouch).has_value());
+  // Capacity 0 turns it off.
+  e->Put(0, "a", ValueType::kString, "b", 0);
+  REQUIRE(e->Reload().ok());
+  e->set_block_cache_capacity(0);
+  const uint64_t hits = e->block_cache().hits(), misses = e->block_cache().misses();
+  CHECK(e->Get(0, "a", LookupMode::kNoTouch)->value == "b");
+  CHECK(e->Get(0, "a", LookupMode::kNoTouch)->value == "b");
+  CHECK(e->block_cache().usage() == 0);
+  CHECK(e->block_cache().hits() == hits);
+  CHECK(e->block_cache().misses() == misses);
+}
+
 TEST_CASE("tiering: expired keys on disk are never returned and are deleted when met") {
   TempDir dir;
   auto e = Open(dir.path());
