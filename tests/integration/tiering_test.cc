@@ -2,9 +2,11 @@
 // DEBUG RELOAD puts every key on disk, and a damaged table is reported, never fatal.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "server_process.h"
@@ -62,6 +64,45 @@ TEST_CASE("20x the MemTable budget is written, read back, counted and survives a
   c = server.Connect();
   REQUIRE(c != nullptr);
   check_all(c.get());
+}
+
+// No maxmemory, no budget: Redis keeps everything in RAM across a BGSAVE, and so does a flush
+// here (it is a checkpoint: the frozen MemTable comes back). A second BGSAVE writes nothing.
+TEST_CASE("without maxmemory BGSAVE leaves every key in memory, and the next one writes none") {
+  ServerProcess server(std::vector<std::string>{});
+  REQUIRE_MESSAGE(server.Start(), server.log());
+  RedisContextPtr c = server.Connect();
+  REQUIRE(c != nullptr);
+  const int kKeys = 20000;
+  for (int i = 0; i < kKeys; i++) AppendCommand(c.get(), {"SET", "key:" + std::to_string(i), ValueOf(i)});
+  for (int i = 0; i < kKeys; i++) REQUIRE(FormatReply(GetReply(c.get()).get()) == "OK");
+  auto bgsave_and_settle = [&] {
+    REQUIRE(Cmd(c.get(), {"BGSAVE"}) == "Background saving started");
+    for (int i = 0; i < 500; i++) {
+      std::string info = Cmd(c.get(), {"INFO", "organic"});
+      if (InfoField(info, "organic_flush_in_progress") == "0" &&
+          InfoField(info, "organic_frozen_memtable_entries") == "0") {
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    FAIL("the flush did not settle");
+  };
+  bgsave_and_settle();
+  std::string info = Cmd(c.get(), {"INFO", "organic"});
+  CHECK(InfoField(info, "organic_last_flush_written") == std::to_string(kKeys));
+  CHECK(InfoField(info, "organic_memtable_entries") == std::to_string(kKeys));
+  for (int i = 0; i < kKeys; i += 997) {
+    std::string k = "key:" + std::to_string(i);
+    CHECK(Cmd(c.get(), {"ORGANIC", "TEMPERATURE", k}).find("memory") != std::string::npos);
+    CHECK(Cmd(c.get(), {"GET", k}) == ValueOf(i));
+  }
+  CHECK(std::stoll(InfoField(Cmd(c.get(), {"INFO", "organic"}), "organic_disk_hits")) == 0);
+  CHECK(Cmd(c.get(), {"SET", "key:5", "changed"}) == "OK");
+  bgsave_and_settle();
+  info = Cmd(c.get(), {"INFO", "organic"});
+  CHECK(InfoField(info, "organic_last_flush_written") == "1");
+  CHECK(CmdInt(c.get(), {"DBSIZE"}) == kKeys);
 }
 
 TEST_CASE("DEBUG RELOAD puts every key on disk and each command answers the same there") {
