@@ -23,11 +23,11 @@ void BackgroundWorker::Stop() {
   thread_.join();
 }
 
-void BackgroundWorker::Post(std::function<void()> task) {
+void BackgroundWorker::Enqueue(std::function<void()> task, bool urgent) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (thread_.joinable() && !stopping_) {
-      tasks_.push_back(std::move(task));
+      (urgent ? urgent_ : tasks_).push_back(std::move(task));
       cv_.notify_one();
       return;
     }
@@ -35,9 +35,13 @@ void BackgroundWorker::Post(std::function<void()> task) {
   task();
 }
 
+void BackgroundWorker::Post(std::function<void()> task) { Enqueue(std::move(task), false); }
+
+void BackgroundWorker::PostUrgent(std::function<void()> task) { Enqueue(std::move(task), true); }
+
 size_t BackgroundWorker::pending() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return tasks_.size() + running_;
+  return urgent_.size() + tasks_.size() + running_;
 }
 
 void BackgroundWorker::Run() {
@@ -48,13 +52,14 @@ void BackgroundWorker::Run() {
   setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), kNiceIncrement);
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
-    cv_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
-    if (tasks_.empty()) {
+    cv_.wait(lock, [this] { return stopping_ || !urgent_.empty() || !tasks_.empty(); });
+    std::deque<std::function<void()>>& queue = !urgent_.empty() ? urgent_ : tasks_;
+    if (queue.empty()) {
       if (stopping_) return;
       continue;
     }
-    std::function<void()> task = std::move(tasks_.front());
-    tasks_.pop_front();
+    std::function<void()> task = std::move(queue.front());
+    queue.pop_front();
     running_++;
     lock.unlock();
     task();

@@ -1,6 +1,7 @@
-// BackgroundWorker: one thread running posted tasks in FIFO order (WAL fsync in everysec mode,
-// closing retired WAL files; later metabolic flushes and compaction). The loop thread posts
-// and never waits for a task, except in Stop(), which drains the queue at shutdown.
+// BackgroundWorker: one thread running posted tasks (WAL fsync in everysec mode, closing retired
+// WAL files, metabolic flushes, compactions, manifest writes). Two FIFO queues: urgent tasks run
+// before every normal task queued (never interrupting the one running). The loop thread posts
+// and never waits for a task, except in Stop(), which drains the queues at shutdown.
 #pragma once
 
 #include <condition_variable>
@@ -23,6 +24,10 @@ class BackgroundWorker {
   void Stop();
   // Queues task; thread-safe. Tasks posted after Stop() run inline on the caller's thread.
   void Post(std::function<void()> task);
+  // Queues task ahead of every normal task not yet started (after earlier urgent ones). For
+  // short tasks whose delay costs something (a manifest write frees the disk space of the
+  // files it makes obsolete): they must not depend on a normal task queued before them.
+  void PostUrgent(std::function<void()> task);
   // Tasks queued and not yet finished (for INFO).
   size_t pending() const;
 
@@ -34,10 +39,12 @@ class BackgroundWorker {
   // the worker also runs the everysec fsync, which must not starve behind a busy loop.
   static constexpr int kNiceIncrement = 19;
   void Run();
+  void Enqueue(std::function<void()> task, bool urgent);
 
   mutable std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<std::function<void()>> tasks_;  // guarded by mu_
+  std::deque<std::function<void()>> urgent_;  // guarded by mu_
+  std::deque<std::function<void()>> tasks_;   // guarded by mu_
   size_t running_ = 0;                       // guarded by mu_
   bool stopping_ = false;                    // guarded by mu_
   std::thread thread_;

@@ -1210,8 +1210,11 @@ void Engine::PostManifestWrite(std::vector<std::string> wal_paths) {
   FileSystem* fs = fs_;
   BlockCache* cache = block_cache_.get();
   std::string dir = options_.dir;
-  worker_.Post([this, fs, cache, dir, manifest = std::move(manifest), keep = std::move(keep),
-                wal_paths = std::move(wal_paths), pending_floor] {
+  // Urgent: the files this manifest makes obsolete keep their disk space until it is written,
+  // and a queued flush or compaction would hold it for its whole run. Safe ahead of them: it
+  // describes tables already durable, and PendingFileFloor spares the files they are writing.
+  worker_.PostUrgent([this, fs, cache, dir, manifest = std::move(manifest),
+                      keep = std::move(keep), wal_paths = std::move(wal_paths), pending_floor] {
     if (Crash("manifest:before-write")) return;
     Status st = WriteManifest(fs, dir, manifest);
     if (st.ok()) {

@@ -168,7 +168,9 @@ void WalLog::ScheduleBackgroundSync() {
   std::shared_ptr<WalWriter> writer = writer_;
   std::shared_ptr<std::atomic<int64_t>> last_sync = last_sync_ms_;
   std::shared_ptr<std::atomic<bool>> in_flight = sync_in_flight_;
-  worker_->Post([writer, last_sync, in_flight] {
+  // Urgent: everysec promises at most about a second of writes lost, so the fsync must not
+  // wait behind a queued flush or compaction (it still waits for the task running).
+  worker_->PostUrgent([writer, last_sync, in_flight] {
     Status st = writer->file()->SyncFlushed();
     if (st.ok()) last_sync->store(UnixTimeMs(), std::memory_order_relaxed);
     else Log(LogLevel::kWarning, "WAL background fsync failed: %s", st.ToString().c_str());
