@@ -39,6 +39,18 @@ void BackgroundWorker::Post(std::function<void()> task) { Enqueue(std::move(task
 
 void BackgroundWorker::PostUrgent(std::function<void()> task) { Enqueue(std::move(task), true); }
 
+void BackgroundWorker::SetHurry(bool hurry) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (hurry_ == hurry) return;
+  hurry_ = hurry;
+  ApplyNice();
+}
+
+void BackgroundWorker::ApplyNice() {
+  if (tid_ == 0) return;
+  setpriority(PRIO_PROCESS, static_cast<id_t>(tid_), hurry_ ? kHurryNice : kNiceIncrement);
+}
+
 size_t BackgroundWorker::pending() const {
   std::lock_guard<std::mutex> lock(mu_);
   return urgent_.size() + tasks_.size() + running_;
@@ -49,13 +61,17 @@ void BackgroundWorker::Run() {
   // a core, client requests go first and flushes and compactions take the slack. Their lag is
   // bounded by the write stall (a flush that cannot keep up holds writes, at most 1 s each).
   // Per-thread on Linux; failure (a sandbox forbidding it) only costs the preference.
-  setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)), kNiceIncrement);
   std::unique_lock<std::mutex> lock(mu_);
+  tid_ = syscall(SYS_gettid);
+  ApplyNice();
   while (true) {
     cv_.wait(lock, [this] { return stopping_ || !urgent_.empty() || !tasks_.empty(); });
     std::deque<std::function<void()>>& queue = !urgent_.empty() ? urgent_ : tasks_;
     if (queue.empty()) {
-      if (stopping_) return;
+      if (stopping_) {
+        tid_ = 0;  // the id may be reused by another thread once this one exits
+        return;
+      }
       continue;
     }
     std::function<void()> task = std::move(queue.front());

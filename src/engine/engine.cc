@@ -997,6 +997,9 @@ void Engine::PollBackground() {
     ready.swap(done_);
   }
   for (auto& fn : ready) fn();
+  // Writes will wait for this flush, or already wait for compaction: the worker goes at the
+  // loop's priority (background_worker.h).
+  worker_.SetHurry((flush_.running && options_.memtable_budget != 0) || CompactionBehind());
   // More work than one slice: come back on the next iteration even if no I/O wakes it.
   bool more = InstallSurvivors(kSurvivorSliceUs);
   more = ContinueReinstatement(kSurvivorSliceUs) || more;
