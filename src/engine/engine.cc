@@ -999,7 +999,12 @@ void Engine::PollBackground() {
   for (auto& fn : ready) fn();
   // Writes will wait for this flush, or already wait for compaction: the worker goes at the
   // loop's priority (background_worker.h).
-  worker_.SetHurry((flush_.running && options_.memtable_budget != 0) || CompactionBehind());
+  // (Only on a change: this runs every loop iteration and SetHurry takes the worker's lock.)
+  const bool hurry = (flush_.running && options_.memtable_budget != 0) || CompactionBehind();
+  if (hurry != worker_hurry_) {
+    worker_hurry_ = hurry;
+    worker_.SetHurry(hurry);
+  }
   // More work than one slice: come back on the next iteration even if no I/O wakes it.
   bool more = InstallSurvivors(kSurvivorSliceUs);
   more = ContinueReinstatement(kSurvivorSliceUs) || more;

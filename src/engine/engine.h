@@ -422,6 +422,7 @@ class Engine {
   // manifest and the directory, so the cache must not rely on numbers used before.
   std::unique_ptr<BlockCache> block_cache_;
   BackgroundWorker worker_;
+  bool worker_hurry_ = false;  // what PollBackground last passed to worker_.SetHurry
   std::unique_ptr<WalLog> wal_;
   std::vector<Database> dbs_;
 
