@@ -164,12 +164,18 @@ Status Engine::Open() {
   worker_.Start();
   wal_ = std::make_unique<WalLog>(fs_, options_.dir, options_.fsync, &worker_);
   replaying_ = true;
+  // Sequence numbers rise through the log. A mutation not above the last one replayed is a
+  // second copy that a retry after a WAL write error wrote to a new generation (wal_log.h):
+  // applying it again would undo what followed it (SWAPDB) or repeat it.
+  uint64_t last_replayed = 0;
   Status st = wal_->Recover(
-      [this](std::string_view payload) {
+      [this, &last_replayed](std::string_view payload) {
         Status st;
         bool ok = ForEachMutationPayload(payload, [&](std::string_view one) {
           Mutation m;
           if (!DecodeMutation(one, &m)) return false;
+          if (m.sequence <= last_replayed) return true;
+          last_replayed = m.sequence;
           sequence_ = std::max(sequence_, m.sequence);
           st = Apply(m);
           return st.ok();
@@ -436,6 +442,8 @@ void Engine::Log(Mutation& m) {
 }
 
 void Engine::AppendToWal(std::string_view payload) {
+  // Only a record over the WAL's size limit fails here (write errors surface in FlushWal, and
+  // the WAL keeps the record for its retry).
   Status st = wal_->Append(payload);
   if (!st.ok()) organic::Log(LogLevel::kWarning, "WAL append failed: %s", st.ToString().c_str());
 }
@@ -1097,6 +1105,7 @@ void Engine::InstallFlush(FlushResult result) {
     // The frozen MemTables stay readable and the WAL floor stays put: nothing is lost. The
     // second tick retries.
     stats_.flush_errors++;
+    stats_.last_flush_failed = true;
     flush_.failed = true;
     organic::Log(LogLevel::kWarning, "Metabolic flush failed (will retry): %s",
                  result.status.ToString().c_str());
@@ -1160,6 +1169,7 @@ void Engine::InstallFlush(FlushResult result) {
 
   temperature_ = result.temperature;
   stats_.flushes++;
+  stats_.last_flush_failed = false;
   stats_.last_flush_duration_us = result.duration_us;
   stats_.last_flush_entries = result.entries;
   stats_.last_flush_survivors = result.survivors;
@@ -1249,6 +1259,7 @@ void Engine::PostManifestWrite(std::vector<std::string> wal_paths) {
         organic::Log(LogLevel::kWarning, "Writing the manifest failed: %s",
                      st.ToString().c_str());
         stats_.flush_errors++;
+        stats_.last_flush_failed = true;
       }
     });
   });
@@ -1257,6 +1268,8 @@ void Engine::PostManifestWrite(std::vector<std::string> wal_paths) {
 void Engine::OnSecondTick() {
   access_clock_ = static_cast<uint32_t>(UnixTimeMs() / 1000);
   SizeSketch();  // follows the budget (CONFIG SET) and the entry size
+  // A latched WAL error (full disk, I/O error): try the kept records in a new generation.
+  wal_->RetryAfterWriteError();
   wal_->ScheduleBackgroundSync();
   if (flush_.running && flush_.failed) {
     flush_.failed = false;

@@ -130,6 +130,7 @@ struct EngineStats {
   uint64_t promotions = 0;
   uint64_t flushes = 0;
   uint64_t flush_errors = 0;
+  bool last_flush_failed = false;  // the last flush or manifest write failed (INFO *_status)
   int64_t last_flush_duration_us = 0;
   uint64_t last_flush_entries = 0;
   uint64_t last_flush_survivors = 0;
@@ -245,8 +246,13 @@ class Engine {
   void BeginCommand();
   void EndCommand();
 
-  // Once per loop iteration, before replies are sent (see the durability contract).
+  // Once per loop iteration, before replies are sent (see the durability contract). An error
+  // means this iteration's writes are not durable yet: their replies must wait until
+  // wal_error() clears (WalLog::FlushBatch).
   Status FlushWal() { return wal_->FlushBatch(); }
+  // A WAL write or fsync failure that stands (full disk, I/O error): write commands must be
+  // refused until it clears. OnSecondTick retries; Ok while the WAL is healthy.
+  const Status& wal_error() const { return wal_->write_error(); }
   // Called once a second by the server cron (everysec fsync on the worker, flush retries).
   void OnSecondTick();
   // Installs what the worker finished (flush results, durable manifests). Once per loop

@@ -1,16 +1,35 @@
 // WalLog: the sequence of WAL generations (wal-N.log) in the data directory, and the policy of
 // when appended records reach the disk (appendfsync always / everysec / no).
 //
-// Threading: Append/FlushBatch/NewGeneration run on the loop thread. In everysec mode the
-// fsync runs on the background worker (SyncFlushed on the file is safe concurrently with the
-// loop's appends and flushes). A retired generation's file is closed on the worker, after any
-// sync queued before it, so the worker never syncs a closed fd.
+// Threading: every public method runs on the loop thread. In everysec mode the fsync runs on
+// the background worker (SyncFlushed on the file is safe concurrently with the loop's appends
+// and flushes), and so do a rotation's directory fsync and the retired generation's last
+// fsync and close, all as urgent tasks (ahead of queued flushes and compactions: everysec
+// promises at most about a second of writes lost). Their outcome comes back through
+// SyncShared, read by the loop.
+//
+// Write failures (docs/reliability.md, "WAL write and fsync failures"). Every record is framed
+// into retained_ first and stays there until the batch's write (and in `always` mode its
+// fsync) succeeded. When a write, fsync, or directory fsync fails, the log latches the error
+// (write_error()): the server refuses write commands and holds the replies of the batch that
+// failed; records appended meanwhile (expiry) only go to retained_. RetryAfterWriteError,
+// once a second, writes into a new generation every record not known durable (under
+// everysec, those after the last good worker fsync are read back from the files they
+// reached: keeping a copy of a second of writes in memory would cost what Redis does not),
+// then retained_, fsyncs it and its directory, and clears the latch. The failed generation
+// is cut back to the first rewritten record where it can be; replay skips any mutation whose
+// sequence number is not above the last one replayed (docs/wal-format.md), so no record is
+// applied twice either way.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/background_worker.h"
@@ -46,23 +65,35 @@ class WalLog {
   Status Recover(const std::function<Status(std::string_view)>& apply, WalRecoveryReport* report,
                  uint64_t floor = 0);
 
-  // Buffers a record (no syscall). REQUIRES: Recover succeeded.
+  // Frames a record into the batch (no syscall). REQUIRES: Recover succeeded. While a write
+  // error is latched the record is kept for RetryAfterWriteError. InvalidArgument (nothing kept)
+  // for a payload over kWalMaxPayloadSize.
   Status Append(std::string_view payload);
-  // End of a loop iteration: writes the buffered records to the OS, and in `always` mode
-  // fsyncs them before any reply of this batch is sent (group commit).
+  // End of a loop iteration: writes the batch to the OS, and in `always` mode fsyncs it,
+  // before any reply of this iteration is sent (group commit). An error means this batch is
+  // not durable as the policy promises (this iteration's replies must wait): the write failed
+  // now, or a background fsync failed since the last call. While an error latched earlier
+  // stands, returns Ok: writes are refused then, and records appended meanwhile (expiry) are
+  // kept for the retry.
   Status FlushBatch();
   // everysec: queue an fsync of what has been flushed so far on the worker.
   void ScheduleBackgroundSync();
-  // Flushes and fsyncs now (shutdown, SAVE).
+  // Flushes and fsyncs now (shutdown, SAVE); retries a latched write error first.
   Status SyncNow();
+  // The latched write error; Ok while the log is healthy.
+  const Status& write_error() const { return error_; }
+  // When a write error is latched: writes every kept record into a new generation, fsyncs it
+  // and the directory, and clears the latch. Ok if healthy (already or now).
+  Status RetryAfterWriteError();
 
   // Starts generation current+1 and makes it the append target. The old generation stays on
-  // disk until RemoveGenerationsBefore.
+  // disk until RemoveGenerationsBefore. Fails (changing nothing) while a write error is latched.
   Status NewGeneration();
   // Deletes wal-N.log for every N < generation (their content is durable elsewhere).
   Status RemoveGenerationsBefore(uint64_t generation);
   // Stops accounting for every generation N < generation (never the current one) and returns
-  // their paths, for the caller to delete off the loop thread.
+  // their paths, for the caller to delete off the loop thread. Their records are durable in
+  // tables: kept copies of them are dropped.
   std::vector<std::string> ForgetGenerationsBefore(uint64_t generation);
   // Oldest live generation.
   uint64_t oldest_generation() const { return generations_.empty() ? 0 : generations_.front(); }
@@ -76,10 +107,39 @@ class WalLog {
   int64_t last_sync_unix_ms() const;
   int64_t last_write_error_unix_ms() const { return last_error_ms_; }
   const Status& last_write_status() const { return last_write_status_; }
+  // Bytes of framed records kept until durable (INFO organic).
+  uint64_t retained_bytes() const { return retained_.size(); }
+  uint64_t write_errors() const { return write_errors_; }
 
  private:
+  // What the worker's fsync tasks report to the loop. Records are numbered by their position
+  // in the stream of framed bytes appended since Recover (across generations).
+  struct SyncShared {
+    std::mutex mu;
+    uint64_t durable = 0;     // every record before this position is durable
+    Status failure;           // first failure of a task of this epoch, until the loop takes it
+    uint64_t epoch = 0;       // a retry starts a new epoch: older tasks' outcomes are moot
+    bool in_flight = false;   // an everysec fsync is queued or running
+  };
+
   std::string PathOf(uint64_t generation) const;
   Status OpenForAppend(uint64_t generation, bool append);
+  // Hands the records not yet flushed to the current writer and flushes it.
+  Status WriteUnflushed();
+  // Latches st: writes are refused until RetryAfterWriteError succeeds. by_sync: an fsync
+  // failed (or may have: the data written before it cannot be trusted to be on disk).
+  void Latch(const Status& st, bool by_sync);
+  // Takes the worker's news: drops kept records that became durable, latches a failure.
+  void PollSyncResults();
+  // Drops kept records before stream position pos.
+  void TrimRetained(uint64_t pos);
+  // Unwritten bytes at which Append writes the batch so far without waiting for its end.
+  static constexpr uint64_t kEarlyWriteBytes = 64 * 1024;
+  // Reads the framed records of stream positions [from, to) back from the generation files.
+  Status ReadBack(uint64_t from, uint64_t to, std::string* out);
+  // Posts task on the worker as an urgent task that reports a failure (when the policy made a
+  // durability promise) and, on success, that records before durable_pos are durable.
+  void PostSyncTask(std::function<Status()> task, uint64_t durable_pos);
 
   FileSystem* fs_;
   std::string dir_;
@@ -93,8 +153,29 @@ class WalLog {
   std::shared_ptr<std::atomic<int64_t>> last_sync_ms_;
   int64_t last_error_ms_ = 0;
   Status last_write_status_;
-  bool sync_pending_ = false;  // an everysec sync is queued and not finished
-  std::shared_ptr<std::atomic<bool>> sync_in_flight_;
+  uint64_t write_errors_ = 0;  // latches since start
+
+  // Framed records appended whose batch has not been written (and, `always`, fsynced) yet, in
+  // order: retained_[0] is at stream position retained_start_, the end at appended_.
+  std::string retained_;
+  uint64_t retained_start_ = 0;
+  uint64_t appended_ = 0;
+  uint64_t flushed_ = 0;  // records before this position reached the OS
+  uint64_t synced_ = 0;   // `always`: records before this position are fsynced
+  // Where each live generation's records start: the stream position of its first record from
+  // this process, and that record's offset in the file (non-zero only for the generation
+  // reopened in append mode at start). Ascending; back() is the current generation.
+  struct GenerationStart {
+    uint64_t generation;
+    uint64_t position;
+    uint64_t file_offset;
+  };
+  std::deque<GenerationStart> generation_starts_;
+  Status error_;                 // latched write error
+  bool latched_by_sync_ = false;  // error_ came from an fsync
+  bool failed_this_batch_ = false;
+  uint64_t retries_ = 0;         // failed retries since the latch (to space out log lines)
+  std::shared_ptr<SyncShared> shared_;
 };
 
 const char* FsyncPolicyName(FsyncPolicy policy);

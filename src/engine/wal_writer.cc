@@ -41,6 +41,17 @@ bool ParseWalFileName(std::string_view name, uint64_t* generation) {
   return true;
 }
 
+void EncodeWalRecord(std::string_view payload, std::string* out) {
+  char header[kWalHeaderSize];
+  PutFixed32(header, static_cast<uint32_t>(payload.size()));
+  // The checksum covers the length too: a damaged length must not pass as a shorter record.
+  uint32_t crc = Crc32c(header, 4);
+  crc = Crc32cExtend(crc, payload.data(), payload.size());
+  PutFixed32(header + 4, Crc32cMask(crc));
+  out->append(header, kWalHeaderSize);
+  out->append(payload);
+}
+
 WalWriter::WalWriter(std::unique_ptr<WritableFile> file) : file_(std::move(file)) {}
 
 WalWriter::~WalWriter() = default;  // the file's destructor closes it
@@ -61,6 +72,13 @@ Status WalWriter::AddRecord(std::string_view payload) {
 
   Status status = file_->Append(std::string_view(header, kWalHeaderSize));
   if (status.ok() && !payload.empty()) status = file_->Append(payload);
+  if (!status.ok()) error_ = status;
+  return status;
+}
+
+Status WalWriter::AddEncodedRecords(std::string_view records) {
+  if (!error_.ok()) return error_;
+  Status status = file_->Append(records);
   if (!status.ok()) error_ = status;
   return status;
 }

@@ -34,6 +34,10 @@ std::string WalFileName(uint64_t generation);
 // in 64 bits. name is a bare file name, not a path.
 bool ParseWalFileName(std::string_view name, uint64_t* generation);
 
+// Appends one framed record (header + payload) for payload to *out. REQUIRES:
+// payload.size() <= kWalMaxPayloadSize.
+void EncodeWalRecord(std::string_view payload, std::string* out);
+
 // Appends records to one WAL generation file.
 //
 // Threading: not thread-safe; one owner thread calls everything here. For appendfsync everysec,
@@ -59,6 +63,8 @@ class WalWriter {
   // system call per record, nothing reaches the OS before Flush (or a full buffer).
   // InvalidArgument (not sticky) if payload.size() > kWalMaxPayloadSize.
   Status AddRecord(std::string_view payload);
+  // Appends records already framed by EncodeWalRecord (one or more, whole), the same way.
+  Status AddEncodedRecords(std::string_view records);
   // Hands every added record to the OS: survives a crash of this process.
   Status Flush();
   // Flush, then fdatasync: every added record survives a power cut.

@@ -64,7 +64,7 @@ void Connection::Start() {
 }
 
 void Connection::UpdateReadState() {
-  bool want = !closing_ && !close_when_flushed_ && !held_command_ &&
+  bool want = !closing_ && !close_when_flushed_ && !held_command_ && !held_for_wal_ &&
               output_bytes() < kPauseReadingOutputBytes;
   if (want && !reading_) {
     uv_read_start(reinterpret_cast<uv_stream_t*>(&handle_), OnAlloc, OnRead);
@@ -152,7 +152,7 @@ void Connection::OnData(const char* data, size_t len) {
 }
 
 void Connection::FlushOutput() {
-  if (closing_) return;
+  if (closing_ || held_for_wal_) return;
   if (!write_in_flight_ && !out_.empty()) {
     uv_buf_t buf = uv_buf_init(out_.data(), static_cast<unsigned>(out_.size()));
     int written = uv_try_write(reinterpret_cast<uv_stream_t*>(&handle_), &buf, 1);

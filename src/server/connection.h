@@ -44,6 +44,13 @@ class Connection {
   // Closes the socket (after pending output when graceful) and frees this object later.
   void Close(bool graceful);
 
+  // Set by the server while this connection's replies wait for the WAL (Server::HoldForWal):
+  // nothing is sent and nothing read meanwhile.
+  void set_held_for_wal(bool held) {
+    held_for_wal_ = held;
+    UpdateReadState();
+  }
+  bool held_for_wal() const { return held_for_wal_; }
   bool has_pending_output() const { return !out_.empty(); }
   bool closing() const { return closing_; }
   size_t output_bytes() const { return out_.size() + inflight_.size(); }
@@ -73,6 +80,7 @@ class Connection {
   bool closing_ = false;
   bool close_when_flushed_ = false;
   bool reading_ = false;
+  bool held_for_wal_ = false;
 };
 
 }  // namespace organic

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <random>
 #include <chrono>
 #include <thread>
@@ -234,6 +235,16 @@ void Server::Execute(Connection* conn, std::span<const std::string> args) {
     stats_.error_counts[reply.last_error_code()]++;
     return;
   }
+  // As Redis's processCommand: while the WAL cannot be written, commands that would change the
+  // data are refused, and PING too (so that health checks notice); reads go on.
+  const Status& wal_error = engine_->wal_error();
+  if (!wal_error.ok() && ((spec->flags & commands::kWrite) || spec->name == "ping")) {
+    reply.Error(MisconfError(wal_error));
+    stats_.commands[spec->id].rejected_calls++;
+    stats_.total_error_replies++;
+    stats_.error_counts[reply.last_error_code()]++;
+    return;
+  }
   current_client_ = conn;
   session.last_command = &spec->name;
   int64_t start = MonotonicUs();
@@ -276,6 +287,7 @@ void Server::OnConnectionClosed(Connection* conn) {
     conn->queued_for_write = false;
   }
   if (current_client_ == conn) current_client_ = nullptr;
+  wal_held_.erase(std::remove(wal_held_.begin(), wal_held_.end(), conn), wal_held_.end());
   stalled_.erase(std::remove(stalled_.begin(), stalled_.end(), conn), stalled_.end());
 }
 
@@ -329,7 +341,17 @@ void Server::BeforeSleep() {
   engine_->MaybeStartAutoFlush(cfg.auto_aof_rewrite_percentage, cfg.auto_aof_rewrite_min_size);
   // Durability before acknowledgement: the WAL batch reaches the OS (and the disk with
   // appendfsync always) before any reply of this iteration is written.
-  engine_->FlushWal();
+  if (!engine_->FlushWal().ok()) {
+    // This iteration's writes are applied in memory but not durable: none of its replies go
+    // out (a reply to a read may show one of them) until the WAL takes them again.
+    for (Connection* conn : pending_writes_) {
+      conn->queued_for_write = false;
+      HoldForWal(conn);
+    }
+    pending_writes_.clear();
+  } else if (!wal_held_.empty() && engine_->wal_error().ok()) {
+    ReleaseWalHeld();
+  }
   std::vector<Connection*> batch;
   batch.swap(pending_writes_);
   for (Connection* conn : batch) {
@@ -337,6 +359,28 @@ void Server::BeforeSleep() {
     conn->FlushOutput();
   }
   if (shutdown_requested_) Shutdown();
+}
+
+std::string Server::MisconfError(const Status& wal_error) {
+  // Redis words it with strerror(errno) of the failed write.
+  std::string cause = wal_error.sys_errno() != 0 ? std::strerror(wal_error.sys_errno())
+                                                 : wal_error.message();
+  return "MISCONF Errors writing to the AOF file: " + cause;
+}
+
+void Server::HoldForWal(Connection* conn) {
+  if (conn->held_for_wal() || conn->closing()) return;
+  conn->set_held_for_wal(true);
+  wal_held_.push_back(conn);
+}
+
+void Server::ReleaseWalHeld() {
+  std::vector<Connection*> held;
+  held.swap(wal_held_);
+  for (Connection* conn : held) {
+    conn->set_held_for_wal(false);
+    QueueWrite(conn);
+  }
 }
 
 void Server::OnCron(uv_timer_t* handle) { static_cast<Server*>(handle->data)->Cron(); }

@@ -103,6 +103,12 @@ class Server : public commands::ServerApi {
   // The periodic flush: starts a metabolic flush when a save point is reached (enough changes
   // and seconds since the last flush), as Redis's serverCron starts a BGSAVE.
   void MaybeStartPeriodicFlush();
+  // "MISCONF Errors writing to the AOF file: <strerror>", Redis's refusal while the WAL fails.
+  static std::string MisconfError(const Status& wal_error);
+  // A connection whose replies include one of a WAL batch that failed: it sends nothing and
+  // reads nothing until the WAL takes the batch again (ReleaseWalHeld).
+  void HoldForWal(Connection* conn);
+  void ReleaseWalHeld();
   // Resumes stalled connections once memory is back under budget or the stall is too long.
   void MaybeEndWriteStall(bool force);
   void ApplyLogConfig();
@@ -131,6 +137,7 @@ class Server : public commands::ServerApi {
   std::unordered_map<uint64_t, Connection*> clients_;  // id -> live connection
   std::vector<Connection*> pending_writes_;
   std::vector<Connection*> stalled_;  // holding a write until a flush frees memory
+  std::vector<Connection*> wal_held_;  // replies held until the WAL recovers (HoldForWal)
   int64_t stall_started_us_ = 0;
   uint64_t last_installs_ = 0;  // flushes + compactions seen by ReturnFreedMemTables
   Connection* current_client_ = nullptr;  // the client whose command is running

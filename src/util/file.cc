@@ -20,7 +20,7 @@ constexpr size_t kWriteBufferSize = 64 * 1024;
 Status PosixError(const std::string& context, int err) {
   std::string msg = context + ": " + std::strerror(err);
   if (err == ENOENT) return Status::NotFound(msg);
-  return Status::IOError(msg);
+  return Status::IOError(msg, err);
 }
 
 int DataSync(int fd) {
@@ -88,6 +88,12 @@ class PosixWritableFile final : public WritableFile {
     if (fd_ < 0) return Status::IOError(path_ + ": sync of a closed file");
     if (DataSync(fd_) != 0) return PosixError(path_ + ": fdatasync", errno);
     return Status::Ok();
+  }
+
+  void Discard() override {
+    buffer_.clear();
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
   }
 
   Status Close() override {
@@ -311,9 +317,13 @@ FileSystem* DefaultFileSystem() {
 // simple, and it orders each Flush/Sync against DropUnsyncedData. Test-only, speed is no goal.
 class FaultInjectionFileSystem::File final : public WritableFile {
  public:
-  File(FaultInjectionFileSystem* fs, std::shared_ptr<FileState> state,
+  File(FaultInjectionFileSystem* fs, std::string path, std::shared_ptr<FileState> state,
        std::unique_ptr<WritableFile> base)
-      : fs_(fs), state_(std::move(state)), base_(std::move(base)), size_(base_->Size()) {
+      : fs_(fs),
+        path_(std::move(path)),
+        state_(std::move(state)),
+        base_(std::move(base)),
+        size_(base_->Size()) {
     epoch_ = fs_->epoch_;  // the constructor runs under fs_->mu_
   }
   ~File() override {
@@ -336,6 +346,7 @@ class FaultInjectionFileSystem::File final : public WritableFile {
   Status Sync() override {
     std::lock_guard<std::mutex> lock(fs_->mu_);
     RETURN_IF_ERROR(FlushLocked());
+    RETURN_IF_ERROR(SyncFaultLocked());
     RETURN_IF_ERROR(base_->Sync());
     state_->synced_size = state_->flushed_size;
     return Status::Ok();
@@ -344,6 +355,7 @@ class FaultInjectionFileSystem::File final : public WritableFile {
   Status SyncFlushed() override {
     std::lock_guard<std::mutex> lock(fs_->mu_);
     RETURN_IF_ERROR(CheckAlive());
+    RETURN_IF_ERROR(SyncFaultLocked());
     RETURN_IF_ERROR(base_->SyncFlushed());
     state_->synced_size = state_->flushed_size;
     return Status::Ok();
@@ -358,6 +370,13 @@ class FaultInjectionFileSystem::File final : public WritableFile {
     return status.ok() ? close_status : status;
   }
 
+  void Discard() override {
+    std::lock_guard<std::mutex> lock(fs_->mu_);
+    pending_.clear();
+    if (!closed_) base_->Discard();
+    closed_ = true;
+  }
+
   uint64_t Size() const override { return size_; }
 
  private:
@@ -369,9 +388,30 @@ class FaultInjectionFileSystem::File final : public WritableFile {
     return Status::Ok();
   }
 
+  Status SyncFaultLocked() {
+    Fault fault;
+    if (fs_->TakeFaultLocked(FaultOp::kSync, path_, &fault)) {
+      return FaultStatus(path_ + ": fdatasync", fault);
+    }
+    return Status::Ok();
+  }
+
   Status FlushLocked() {
     RETURN_IF_ERROR(CheckAlive());
     if (pending_.empty()) return Status::Ok();
+    Fault fault;
+    if (fs_->TakeFaultLocked(FaultOp::kWrite, path_, &fault)) {
+      // A short write: a prefix reaches the file, the rest stays pending (as PosixWritableFile
+      // keeps what write(2) did not take, so a retried Flush resumes there).
+      size_t n = std::min(fault.short_bytes, pending_.size());
+      if (n > 0) {
+        RETURN_IF_ERROR(base_->Append(std::string_view(pending_).substr(0, n)));
+        RETURN_IF_ERROR(base_->Flush());
+        state_->flushed_size += n;
+        pending_.erase(0, n);
+      }
+      return FaultStatus(path_, fault);
+    }
     RETURN_IF_ERROR(base_->Append(pending_));
     RETURN_IF_ERROR(base_->Flush());
     state_->flushed_size += pending_.size();
@@ -380,6 +420,7 @@ class FaultInjectionFileSystem::File final : public WritableFile {
   }
 
   FaultInjectionFileSystem* const fs_;
+  const std::string path_;
   const std::shared_ptr<FileState> state_;  // fields guarded by fs_->mu_
   const std::unique_ptr<WritableFile> base_;
   uint64_t epoch_;        // fs_->epoch_ when opened
@@ -390,6 +431,37 @@ class FaultInjectionFileSystem::File final : public WritableFile {
 
 FaultInjectionFileSystem::FaultInjectionFileSystem(FileSystem* base) : base_(base) {}
 FaultInjectionFileSystem::~FaultInjectionFileSystem() = default;
+
+void FaultInjectionFileSystem::InjectFault(const Fault& fault) {
+  std::lock_guard<std::mutex> lock(mu_);
+  faults_.push_back(fault);
+}
+
+void FaultInjectionFileSystem::ClearFaults() {
+  std::lock_guard<std::mutex> lock(mu_);
+  faults_.clear();
+}
+
+uint64_t FaultInjectionFileSystem::faults_hit() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return faults_hit_;
+}
+
+bool FaultInjectionFileSystem::TakeFaultLocked(FaultOp op, const std::string& path, Fault* hit) {
+  for (auto it = faults_.begin(); it != faults_.end(); ++it) {
+    if (it->op != op) continue;
+    if (!it->path_contains.empty() && path.find(it->path_contains) == std::string::npos) continue;
+    *hit = *it;
+    if (it->count > 0 && --it->count == 0) faults_.erase(it);
+    faults_hit_++;
+    return true;
+  }
+  return false;
+}
+
+Status FaultInjectionFileSystem::FaultStatus(const std::string& path, const Fault& fault) {
+  return Status::IOError(path + ": " + std::strerror(fault.error), fault.error);
+}
 
 Status FaultInjectionFileSystem::DropUnsyncedData() {
   std::lock_guard<std::mutex> lock(mu_);
@@ -420,6 +492,8 @@ Status FaultInjectionFileSystem::RemoveFilesCreatedAfterLastDirSync() {
 Status FaultInjectionFileSystem::NewWritableFile(const std::string& path, bool append,
                                                  std::unique_ptr<WritableFile>* result) {
   std::lock_guard<std::mutex> lock(mu_);
+  Fault fault;
+  if (TakeFaultLocked(FaultOp::kOpenWritable, path, &fault)) return FaultStatus(path, fault);
   bool existed = base_->FileExists(path);
   std::unique_ptr<WritableFile> base_file;
   RETURN_IF_ERROR(base_->NewWritableFile(path, append, &base_file));
@@ -428,7 +502,7 @@ Status FaultInjectionFileSystem::NewWritableFile(const std::string& path, bool a
   state->flushed_size = state->synced_size = base_file->Size();
   files_[path] = state;
   if (!existed) created_unsynced_dir_.insert(path);
-  *result = std::make_unique<File>(this, std::move(state), std::move(base_file));
+  *result = std::make_unique<File>(this, path, std::move(state), std::move(base_file));
   return Status::Ok();
 }
 
@@ -452,6 +526,8 @@ Status FaultInjectionFileSystem::GetFileSize(const std::string& path, uint64_t* 
 
 Status FaultInjectionFileSystem::RemoveFile(const std::string& path) {
   std::lock_guard<std::mutex> lock(mu_);
+  Fault fault;
+  if (TakeFaultLocked(FaultOp::kRemove, path, &fault)) return FaultStatus(path, fault);
   RETURN_IF_ERROR(base_->RemoveFile(path));
   files_.erase(path);
   created_unsynced_dir_.erase(path);
@@ -460,6 +536,10 @@ Status FaultInjectionFileSystem::RemoveFile(const std::string& path) {
 
 Status FaultInjectionFileSystem::RenameFile(const std::string& from, const std::string& to) {
   std::lock_guard<std::mutex> lock(mu_);
+  Fault fault;
+  if (TakeFaultLocked(FaultOp::kRename, from, &fault)) {
+    return FaultStatus(from + " -> " + to, fault);
+  }
   RETURN_IF_ERROR(base_->RenameFile(from, to));
   auto it = files_.find(from);
   if (it != files_.end()) {
@@ -474,6 +554,8 @@ Status FaultInjectionFileSystem::RenameFile(const std::string& from, const std::
 
 Status FaultInjectionFileSystem::Truncate(const std::string& path, uint64_t size) {
   std::lock_guard<std::mutex> lock(mu_);
+  Fault fault;
+  if (TakeFaultLocked(FaultOp::kTruncate, path, &fault)) return FaultStatus(path, fault);
   RETURN_IF_ERROR(base_->Truncate(path, size));
   auto it = files_.find(path);
   if (it != files_.end()) {
@@ -495,6 +577,8 @@ Status FaultInjectionFileSystem::GetChildren(const std::string& dir,
 
 Status FaultInjectionFileSystem::SyncDir(const std::string& dir) {
   std::lock_guard<std::mutex> lock(mu_);
+  Fault fault;
+  if (TakeFaultLocked(FaultOp::kSyncDir, dir, &fault)) return FaultStatus(dir + ": fsync", fault);
   RETURN_IF_ERROR(base_->SyncDir(dir));
   for (auto it = created_unsynced_dir_.begin(); it != created_unsynced_dir_.end();) {
     it = DirName(*it) == dir ? created_unsynced_dir_.erase(it) : std::next(it);

@@ -9,6 +9,7 @@
 // IOError (with the path and strerror) otherwise.
 #pragma once
 
+#include <cerrno>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -51,6 +52,11 @@ class WritableFile {
   virtual Status SyncFlushed() = 0;
   // Flushes and closes. Further calls other than the destructor are invalid.
   virtual Status Close() = 0;
+  // Closes without writing what is still buffered: for a file whose write failed, so that a
+  // later close does not add the rest of a record after the part that landed (the WAL retries
+  // its records elsewhere). Further calls other than the destructor are invalid. The default
+  // suits files that buffer nothing of their own.
+  virtual void Discard() { Close(); }
   // Bytes in the file including buffered, not yet flushed, appends (and, for files opened in
   // append mode, the bytes already there). Owner thread only.
   virtual uint64_t Size() const = 0;
@@ -148,6 +154,33 @@ class FaultInjectionFileSystem : public FileSystem {
   // (the directory entry would not have survived the power cut). Call after DropUnsyncedData.
   Status RemoveFilesCreatedAfterLastDirSync();
 
+  // Injected failures, for the fault tests (docs/reliability.md). A matching call fails with
+  // IOError carrying errno `error` (ENOSPC, EIO ...), worded as the POSIX file system words it,
+  // instead of reaching the base file system.
+  enum class FaultOp {
+    kOpenWritable,  // NewWritableFile
+    kWrite,         // a writable file handing its appended bytes to the OS (Flush, Sync, Close)
+    kSync,          // Sync / SyncFlushed, after their write part succeeded
+    kSyncDir,       // SyncDir (path is the directory)
+    kRename,        // RenameFile (path is the source)
+    kRemove,        // RemoveFile
+    kTruncate,      // Truncate
+  };
+  struct Fault {
+    FaultOp op = FaultOp::kWrite;
+    int error = EIO;
+    std::string path_contains;   // only paths containing this; empty = every path
+    int64_t count = -1;          // fails this many matching calls, then is spent; -1 = until cleared
+    // kWrite only: this many bytes of the data being written still reach the file before the
+    // failure (a short write, as a disk that fills up mid-write produces).
+    size_t short_bytes = 0;
+  };
+  void InjectFault(const Fault& fault);
+  // Removes every injected fault: the "disk" works again.
+  void ClearFaults();
+  // Calls that failed because of an injected fault, since construction.
+  uint64_t faults_hit();
+
   Status NewWritableFile(const std::string& path, bool append,
                          std::unique_ptr<WritableFile>* result) override;
   Status NewSequentialFile(const std::string& path,
@@ -180,6 +213,12 @@ class FaultInjectionFileSystem : public FileSystem {
   std::set<std::string> created_unsynced_dir_;
   // Incremented by DropUnsyncedData; an open File from an older epoch is dead.  Guarded by mu_.
   uint64_t epoch_ = 0;
+  std::vector<Fault> faults_;  // guarded by mu_
+  uint64_t faults_hit_ = 0;    // guarded by mu_
+  // Whether a fault matches (op, path); if so *hit is a copy of the first one and its count is
+  // consumed. REQUIRES: mu_ held.
+  bool TakeFaultLocked(FaultOp op, const std::string& path, Fault* hit);
+  static Status FaultStatus(const std::string& path, const Fault& fault);
 };
 
 }  // namespace organic

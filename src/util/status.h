@@ -17,6 +17,13 @@ class Status {
   static Status NotFound(std::string_view msg) { return Status(Code::kNotFound, msg); }
   static Status Corruption(std::string_view msg) { return Status(Code::kCorruption, msg); }
   static Status IOError(std::string_view msg) { return Status(Code::kIOError, msg); }
+  // An I/O error caused by a system call that failed with errno `sys_errno` (ENOSPC, EIO ...):
+  // kept so that replies can name the cause as Redis does (MISCONF ... strerror).
+  static Status IOError(std::string_view msg, int sys_errno) {
+    Status st(Code::kIOError, msg);
+    st.sys_errno_ = sys_errno;
+    return st;
+  }
   static Status InvalidArgument(std::string_view msg) {
     return Status(Code::kInvalidArgument, msg);
   }
@@ -29,6 +36,8 @@ class Status {
   bool IsInvalidArgument() const { return code_ == Code::kInvalidArgument; }
   Code code() const { return code_; }
   const std::string& message() const { return message_; }
+  // The errno behind an IOError from a system call; 0 when there is none.
+  int sys_errno() const { return sys_errno_; }
 
   // "Corruption: wal-3.log at offset 120: bad checksum"
   std::string ToString() const;
@@ -37,6 +46,7 @@ class Status {
   Status(Code code, std::string_view msg) : code_(code), message_(msg) {}
 
   Code code_ = Code::kOk;
+  int sys_errno_ = 0;
   std::string message_;
 };
 
