@@ -69,6 +69,13 @@ test-tsan: deps-build
 	cmake --build $(TSAN_BUILD_DIR) -j$(JOBS) --target unit_tests
 	./$(TSAN_BUILD_DIR)/unit_tests -tc="engine:*,tiering:*,fault points:*,file:*,fault injection:*,wal:*,worker:*"
 
+# Every libFuzzer target (tests/fuzz) for FUZZ_SECONDS seconds under ASan + UBSan, built with
+# clang in build-fuzz; fails on any finding (docs/reliability.md, "Fuzzing").
+FUZZ_SECONDS ?= 30
+.PHONY: fuzz
+fuzz:
+	bash tests/fuzz/run-fuzz.sh $(FUZZ_SECONDS)
+
 bench: build
 	bash tools/bench-vs-redis.sh
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs the Debian packages listed in deps/packages.txt that are not installed yet.
 #
-# Usage: deps/install-deps.sh [--build-only]
+# Usage: deps/install-deps.sh [--build-only] [--with GROUP]...
 #   --build-only   install only the "build" group (enough to compile and run unit tests).
+#   --with GROUP   also install GROUP. Opt-in groups ("fuzz": clang and libFuzzer for
+#                  `make fuzz`) are installed only when named this way.
 #
 # Behaviour:
 #   - Checks each package with dpkg-query; prints nothing and exits 0 when nothing is missing.
@@ -21,13 +23,25 @@ script_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 list_file="${ORGANIC_DEPS_FILE:-$script_dir/packages.txt}"
 dry_run="${ORGANIC_DEPS_DRY_RUN:-0}"
 build_only=0
+# Groups that only --with installs (the default installs every other group).
+opt_in_groups=" fuzz "
+with_groups=" "
 
-for arg in "$@"; do
-  case "$arg" in
+while [[ $# -gt 0 ]]; do
+  case "$1" in
     --build-only) build_only=1 ;;
+    --with)
+      if [[ $# -lt 2 || -z "$2" ]]; then
+        echo "install-deps: --with needs a group name" >&2
+        exit 2
+      fi
+      with_groups+="$2 "
+      shift
+      ;;
     -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"; exit 0 ;;
-    *) echo "install-deps: unknown argument '$arg' (expected --build-only)" >&2; exit 2 ;;
+    *) echo "install-deps: unknown argument '$1' (expected --build-only or --with GROUP)" >&2; exit 2 ;;
   esac
+  shift
 done
 
 if [[ ! -r "$list_file" ]]; then
@@ -52,8 +66,10 @@ while IFS= read -r line || [[ -n "$line" ]]; do
   read -r pkg group _ <<<"$line" || true
   [[ -z "${pkg:-}" ]] && continue
   group="${group:-build}"
-  if [[ "$build_only" == 1 && "$group" != "build" ]]; then
-    continue
+  if [[ "$with_groups" != *" $group "* ]]; then
+    if [[ "$build_only" == 1 && "$group" != "build" ]] || [[ "$opt_in_groups" == *" $group "* ]]; then
+      continue
+    fi
   fi
   if [[ ( "$pkg" == "nodejs" || "$pkg" == "npm" ) && "$have_node_and_npm" == 1 ]]; then
     continue

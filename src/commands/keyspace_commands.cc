@@ -74,6 +74,11 @@ bool DbIndexInRange(const CommandContext& ctx, int index) {
 // DEL and UNLINK: the engine frees memory inline either way (values are single allocations),
 // so UNLINK differs only in its flags.
 void DelCommand(CommandContext& ctx) {
+  // All or nothing when a key sits in a damaged table block: every key is looked up before the
+  // first delete (a read error makes every later Delete a no-op and the reply an error).
+  if (ctx.args.size() > 2) {
+    for (size_t i = 1; i < ctx.args.size(); i++) ctx.engine->TierOf(ctx.session->db, ctx.args[i]);
+  }
   int64_t deleted = 0;
   for (size_t i = 1; i < ctx.args.size(); i++) {
     if (ctx.engine->Delete(ctx.session->db, ctx.args[i])) deleted++;

@@ -375,6 +375,11 @@ void MSetGeneric(CommandContext& ctx, bool nx, std::string_view command) {
         return;
       }
     }
+  } else {
+    // All or nothing, as in Redis: every key is looked up before the first write, so a key in
+    // a damaged table block (a read error, which makes every later Put a no-op and the reply
+    // ERR disk read failed) stops the command before it changed anything. MSETNX's Gets did it.
+    for (size_t j = 1; j < ctx.args.size(); j += 2) ctx.engine->TierOf(db, ctx.args[j]);
   }
   for (size_t j = 1; j < ctx.args.size(); j += 2) {
     ctx.engine->Put(db, ctx.args[j], ValueType::kString, ctx.args[j + 1], 0);

@@ -1,9 +1,11 @@
 #include "engine/compaction.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "engine/db_iterator.h"
 #include "engine/flush_job.h"
+#include "engine/table_damage.h"
 #include "engine/table_record.h"
 #include "util/clock.h"
 
@@ -35,57 +37,146 @@ uint64_t LevelTarget(const DbTiers& tiers, size_t level) {
   return std::clamp(bytes, most / kLevelSizeMultiplier, most);
 }
 
+namespace {
+
+bool AnyDamaged(const TableList& tables) {
+  for (const auto& t : tables) {
+    if (!t->damage.ok()) return true;
+  }
+  return false;
+}
+
+// The key range of tables (non-empty).
+std::pair<std::string, std::string> RangeOf(const TableList& tables) {
+  std::string smallest = tables.front()->meta.smallest;
+  std::string largest = tables.front()->meta.largest;
+  for (const auto& t : tables) {
+    smallest = std::min(smallest, t->meta.smallest);
+    largest = std::max(largest, t->meta.largest);
+  }
+  return {smallest, largest};
+}
+
+TableList OverlapsIn(const DbTiers& tiers, size_t level, const TableList& upper) {
+  TableList lower;
+  if (level >= tiers.levels.size()) return lower;
+  auto [smallest, largest] = RangeOf(upper);
+  for (const auto& t : tiers.levels[level]) {
+    if (Overlaps(*t, smallest, largest)) lower.push_back(t);
+  }
+  return lower;
+}
+
+// Level 0 into level 1, or a run of level 0 into one level-0 table (see compaction.h).
+bool PickLevel0(const DbTiers& tiers, CompactionJob* job) {
+  const TableList& l0 = tiers.levels[0];
+  size_t tail = 0;  // first table below every damaged one
+  for (size_t i = 0; i < l0.size(); i++) {
+    if (!l0[i]->damage.ok()) tail = i + 1;
+  }
+  if (tail < l0.size()) {
+    TableList upper(l0.begin() + static_cast<std::ptrdiff_t>(tail), l0.end());
+    TableList lower = OverlapsIn(tiers, 1, upper);
+    if (!AnyDamaged(lower)) {
+      job->input_level = 0;
+      job->output_level = 1;
+      job->upper = std::move(upper);
+      job->lower = std::move(lower);
+      return true;
+    }
+  }
+  size_t best_begin = 0, best_size = 0;
+  for (size_t i = 0; i < l0.size();) {
+    if (!l0[i]->damage.ok()) {
+      i++;
+      continue;
+    }
+    size_t end = i;
+    while (end < l0.size() && l0[end]->damage.ok()) end++;
+    if (end - i > best_size) {
+      best_begin = i;
+      best_size = end - i;
+    }
+    i = end;
+  }
+  if (best_size < 2) return false;
+  job->input_level = 0;
+  job->output_level = 0;
+  job->upper.assign(l0.begin() + static_cast<std::ptrdiff_t>(best_begin),
+                    l0.begin() + static_cast<std::ptrdiff_t>(best_begin + best_size));
+  job->lower.clear();
+  return true;
+}
+
+// One table of level >= 1, round robin from *after, skipping damaged ones and those whose
+// overlap below holds a damaged table.
+bool PickLevelN(const DbTiers& tiers, size_t level, std::string* after, CompactionJob* job) {
+  const TableList& upper = tiers.levels[level];
+  auto it = std::find_if(upper.begin(), upper.end(), [&](const auto& t) {
+    return after->empty() || t->meta.smallest > *after;
+  });
+  size_t start = it == upper.end() ? 0 : static_cast<size_t>(it - upper.begin());
+  for (size_t n = 0; n < upper.size(); n++) {
+    const auto& t = upper[(start + n) % upper.size()];
+    if (!t->damage.ok()) continue;
+    TableList lower = OverlapsIn(tiers, level + 1, TableList{t});
+    if (AnyDamaged(lower)) continue;
+    job->input_level = static_cast<uint32_t>(level);
+    job->output_level = static_cast<uint32_t>(level + 1);
+    job->upper = TableList{t};
+    job->lower = std::move(lower);
+    *after = t->meta.largest;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 bool PickCompaction(const DbTiers& tiers, std::vector<std::string>* cursor, CompactionJob* job) {
-  double best = 0;
-  size_t best_level = 0;
+  // Levels over their target, most urgent first (ties: the upper level); the first that yields
+  // a job without a damaged input wins. Without damage that is always the most urgent one.
+  std::vector<std::pair<double, size_t>> urgent;
   for (size_t level = 0; level < tiers.levels.size(); level++) {
     const TableList& tables = tiers.levels[level];
     if (tables.empty()) continue;
     double score = level == 0 ? static_cast<double>(tables.size()) / kL0CompactionTrigger
                               : static_cast<double>(LevelBytes(tables)) /
                                     static_cast<double>(LevelTarget(tiers, level));
-    if (score > best) {
-      best = score;
-      best_level = level;
+    if (score >= 1) urgent.emplace_back(score, level);
+  }
+  std::stable_sort(urgent.begin(), urgent.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (const auto& [score, level] : urgent) {
+    *job = CompactionJob();
+    job->db_id = tiers.id;
+    bool picked;
+    if (level == 0) {
+      picked = PickLevel0(tiers, job);
+    } else {
+      if (cursor->size() <= level) cursor->resize(level + 1);
+      picked = PickLevelN(tiers, level, &(*cursor)[level], job);
     }
-  }
-  if (best < 1) return false;
-  *job = CompactionJob();
-  job->db_id = tiers.id;
-  job->input_level = static_cast<uint32_t>(best_level);
-  job->output_level = static_cast<uint32_t>(best_level + 1);
-  const TableList& upper = tiers.levels[best_level];
-  if (best_level == 0) {
-    job->upper = upper;
-  } else {
-    if (cursor->size() <= best_level) cursor->resize(best_level + 1);
-    std::string& after = (*cursor)[best_level];
-    auto it = std::find_if(upper.begin(), upper.end(),
-                           [&](const auto& t) { return after.empty() || t->meta.smallest > after; });
-    if (it == upper.end()) it = upper.begin();
-    job->upper.push_back(*it);
-    after = (*it)->meta.largest;
-  }
-  std::string smallest = job->upper.front()->meta.smallest;
-  std::string largest = job->upper.front()->meta.largest;
-  for (const auto& t : job->upper) {
-    smallest = std::min(smallest, t->meta.smallest);
-    largest = std::max(largest, t->meta.largest);
-  }
-  if (job->output_level < tiers.levels.size()) {
-    for (const auto& t : tiers.levels[job->output_level]) {
-      if (Overlaps(*t, smallest, largest)) job->lower.push_back(t);
+    if (!picked) continue;
+    if (job->output_level == 0) {
+      // Tombstones stay unless nothing else in the database may hold the key: every level-0
+      // table outside the run and every deeper table count as below it.
+      for (const auto& t : tiers.levels[0]) {
+        if (std::find(job->upper.begin(), job->upper.end(), t) == job->upper.end()) {
+          job->deeper_ranges.emplace_back(t->meta.smallest, t->meta.largest);
+        }
+      }
+    } else if (job->output_level + 1 < tiers.levels.size()) {
+      job->grandparents = tiers.levels[job->output_level + 1];
     }
-  }
-  if (job->output_level + 1 < tiers.levels.size()) {
-    job->grandparents = tiers.levels[job->output_level + 1];
-  }
-  for (size_t level = job->output_level + 1; level < tiers.levels.size(); level++) {
-    for (const auto& t : tiers.levels[level]) {
-      job->deeper_ranges.emplace_back(t->meta.smallest, t->meta.largest);
+    for (size_t l = std::max<size_t>(job->output_level + 1, 1); l < tiers.levels.size(); l++) {
+      for (const auto& t : tiers.levels[l]) {
+        job->deeper_ranges.emplace_back(t->meta.smallest, t->meta.largest);
+      }
     }
+    return true;
   }
-  return true;
+  return false;
 }
 
 CompactionResult RunCompaction(CompactionJob job, const CompactionOptions& options) {
@@ -129,6 +220,9 @@ CompactionResult RunCompaction(CompactionJob job, const CompactionOptions& optio
     overlapped = 0;
     return true;
   };
+  // A level-0 merge writes one table: cut, its outputs would be merged again and again.
+  const uint64_t target_bytes = job.output_level == 0 ? std::numeric_limits<uint64_t>::max()
+                                                      : options.target_table_bytes;
   std::string encoded;
   uint64_t emitted = 0;
   Status st;
@@ -164,7 +258,7 @@ CompactionResult RunCompaction(CompactionJob job, const CompactionOptions& optio
             EncodeTableRecord(r, &encoded);
             RETURN_IF_ERROR(add(it.key(), encoded));
             bytes += it.key().size() + encoded.size();
-            if (bytes >= options.target_table_bytes) {
+            if (bytes >= target_bytes) {
               it.Next();
               break;  // cut here; the next table starts at the next key
             }
@@ -184,6 +278,23 @@ CompactionResult RunCompaction(CompactionJob job, const CompactionOptions& optio
     }
     result.outputs.clear();
     result.status = st;
+    // Which input is damaged? Read each again block by block (only after a failure), so the
+    // loop can set it aside instead of retrying a merge that cannot succeed.
+    TableList inputs = job.upper;
+    inputs.insert(inputs.end(), job.lower.begin(), job.lower.end());
+    for (const auto& t : inputs) {
+      if (!t->reader->unreadable().ok()) {
+        result.damaged = t;
+        result.damage = t->reader->unreadable();
+        break;
+      }
+      std::vector<BlockDamage> bad = FindDamagedBlocks(*t->reader, 1);
+      if (!bad.empty()) {
+        result.damaged = t;
+        result.damage = bad.front().status;
+        break;
+      }
+    }
   }
   result.shadowed_dropped = input_entries - emitted;
   result.job = std::move(job);

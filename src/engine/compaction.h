@@ -24,6 +24,20 @@
 // set that fits level 1 is rewritten whole by each level-0 compaction, old and new copies on
 // disk together, so with live data only a few MemTable budgets large the peak passes 2x.
 //
+// Damaged tables (TableFile::damage, docs/sstable-format.md "Damaged tables") are never inputs:
+// a compaction that meets a bad block fails, names the damaged input (CompactionResult::
+// damaged), and the loop sets that table aside. PickCompaction then works around it without
+// changing which record of a key is newest:
+// - Level 0 (newest first) is cut into runs of undamaged tables by its damaged ones. The oldest
+//   run may go down to level 1 unless a damaged level-1 table overlaps it; otherwise the
+//   longest run of two or more tables is merged into one level-0 table that takes the run's
+//   place (RocksDB's intra-L0 compaction), above every older table as before. Level 0 then
+//   holds at most kL0CompactionTrigger - 1 tables above each damaged one, plus the damaged
+//   ones, so it never reaches the stop trigger for good (Engine::CompactionBehind counts the
+//   damaged ones out).
+// - Level n >= 1 takes the next undamaged table (round robin) whose level n + 1 overlap holds
+//   no damaged table; if there is none the level waits (it grows, nothing stalls).
+//
 // The merge keeps only the newest record of each key (shadowed versions go). A tombstone is
 // dropped when no table deeper than the output level can hold the key: nothing is left for it
 // to hide. Expired records are kept (dropping one would change the exact key count the loop
@@ -80,6 +94,8 @@ struct CompactionJob {
   std::vector<std::pair<std::string, std::string>> deeper_ranges;
   // The output_level + 1 tables, in key order: where outputs are cut (kMaxGrandparentOverlapBytes).
   TableList grandparents;
+  // input_level = output_level = 0 is a merge of a run of level-0 tables into one level-0 table
+  // (see "Damaged tables" above): one output, never cut.
 };
 
 struct CompactionOptions {
@@ -103,6 +119,10 @@ struct CompactionResult {
   // Newest records found expired (key, expire-at), for the loop to delete.
   std::vector<std::pair<std::string, int64_t>> expired;
   int64_t duration_us = 0;
+  // On failure: the first input found damaged when the inputs were read again block by block
+  // (nullptr if none was, e.g. the failure was a write), and its first bad block's error.
+  std::shared_ptr<const TableFile> damaged;
+  Status damage;
 };
 
 // Runs on the worker. On error no output is kept (written files are deleted).

@@ -11,7 +11,6 @@
 namespace organic::engine {
 
 namespace {
-constexpr uint8_t kShadowMask = MemTable::kShadowsLive | MemTable::kShadowsVolatile;
 // Sketch sizes, in MemTable entries (see SizeSketch): the default (no budget), the bounds.
 // 16,384 entries make a 128 KiB sketch; the upper bound 16 MiB.
 constexpr uint64_t kDefaultSketchEntries = 1 << 14;
@@ -83,346 +82,8 @@ void Engine::RetireIfOnFloor(Version* v, std::shared_ptr<const DbTiers> tiers) {
   }
 }
 
-Status Engine::OpenTables(const Manifest& manifest) {
-  if (manifest.databases.size() > dbs_.size()) {
-    return Status::InvalidArgument(
-        "the data directory holds " + std::to_string(manifest.databases.size()) +
-        " databases but 'databases' is " + std::to_string(dbs_.size()));
-  }
-  auto v = std::make_shared<Version>(*version_);
-  std::vector<std::shared_ptr<DbTiers>> tiers;
-  for (size_t i = 0; i < dbs_.size(); i++) {
-    auto t = std::make_shared<DbTiers>();
-    if (i < manifest.databases.size()) {
-      t->id = manifest.databases[i].id;
-      t->table_keys = manifest.databases[i].table_keys;
-      t->table_volatile_keys = manifest.databases[i].table_volatile_keys;
-    } else {
-      t->id = NewDatabaseId(0, static_cast<uint32_t>(i));
-    }
-    tiers.push_back(t);
-  }
-  for (const ManifestTable& meta : manifest.tables) {
-    DbTiers* owner = nullptr;
-    for (auto& t : tiers) {
-      if (t->id == meta.db_id) owner = t.get();
-    }
-    if (owner == nullptr) continue;  // belongs to no database at the floor
-    std::string name = SstableFileName(meta.file_number);
-    std::unique_ptr<RandomAccessFile> file;
-    RETURN_IF_ERROR(fs_->NewRandomAccessFile(options_.dir + "/" + name, &file));
-    std::unique_ptr<SstableReader> reader;
-    RETURN_IF_ERROR(SstableReader::Open(std::move(file), meta.file_size, name, &reader));
-    auto table = std::make_shared<TableFile>();
-    table->meta = meta;
-    table->reader = std::move(reader);
-    if (owner->levels.size() <= meta.level) owner->levels.resize(meta.level + 1);
-    owner->levels[meta.level].push_back(std::move(table));
-  }
-  v->dbs.clear();
-  v->floor_ids.clear();
-  v->retired.clear();
-  for (size_t i = 0; i < tiers.size(); i++) {
-    // The manifest lists level 0 newest first and deeper levels in key order, as the Version.
-    dbs_[i].keys = tiers[i]->table_keys;
-    dbs_[i].volatile_keys = tiers[i]->table_volatile_keys;
-    v->floor_ids.push_back(tiers[i]->id);
-    v->dbs.push_back(tiers[i]);
-  }
-  v->wal_floor = manifest.wal_floor;
-  InstallVersion(v);
-  return Status::Ok();
-}
-
-Status Engine::Open() {
-  int64_t start = MonotonicUs();
-  access_clock_ = static_cast<uint32_t>(UnixTimeMs() / 1000);  // replayed keys count as fresh
-  RETURN_IF_ERROR(fs_->CreateDirIfMissing(options_.dir));
-  Manifest manifest;
-  bool have_manifest = false;
-  RETURN_IF_ERROR(ReadManifest(fs_, options_.dir, &manifest, &have_manifest));
-  if (have_manifest) {
-    RETURN_IF_ERROR(OpenTables(manifest));
-    sequence_ = manifest.last_sequence;
-    next_file_number_.store(manifest.next_file_number);
-  }
-  // Table files the manifest does not list were being written when the server stopped.
-  std::vector<std::string> children;
-  RETURN_IF_ERROR(fs_->GetChildren(options_.dir, &children));
-  std::set<uint64_t> listed;
-  for (const ManifestTable& t : manifest.tables) listed.insert(t.file_number);
-  for (const std::string& name : children) {
-    uint64_t number;
-    if ((ParseSstableFileName(name, &number) && listed.count(number) == 0) ||
-        name == "MANIFEST.tmp") {
-      fs_->RemoveFile(options_.dir + "/" + name);
-    }
-    if (ParseSstableFileName(name, &number) && number >= next_file_number_.load()) {
-      next_file_number_.store(number + 1);
-    }
-  }
-  worker_.Start();
-  wal_ = std::make_unique<WalLog>(fs_, options_.dir, options_.fsync, &worker_);
-  replaying_ = true;
-  // Sequence numbers rise through the log. A mutation not above the last one replayed is a
-  // second copy that a retry after a WAL write error wrote to a new generation (wal_log.h):
-  // applying it again would undo what followed it (SWAPDB) or repeat it.
-  uint64_t last_replayed = 0;
-  Status st = wal_->Recover(
-      [this, &last_replayed](std::string_view payload) {
-        Status st;
-        bool ok = ForEachMutationPayload(payload, [&](std::string_view one) {
-          Mutation m;
-          if (!DecodeMutation(one, &m)) return false;
-          if (m.sequence <= last_replayed) return true;
-          last_replayed = m.sequence;
-          sequence_ = std::max(sequence_, m.sequence);
-          st = Apply(m);
-          return st.ok();
-        });
-        if (!st.ok()) return st;
-        return ok ? Status::Ok() : Status::Corruption("undecodable mutation");
-      },
-      &stats_.recovery, version_->wal_floor);
-  replaying_ = false;
-  if (!st.ok()) return st;
-  read_buffers_.clear();
-  stats_.recovery_duration_us = MonotonicUs() - start;
-  stats_.last_save_unix = UnixTimeMs() / 1000;
-  wal_base_size_ = wal_->total_size();
-  open_ = true;
-  expire_rebuild_cancel_ = std::make_shared<std::atomic<bool>>(false);
-  StartExpireIndexRebuild();
-  return Status::Ok();
-}
-
-Status Engine::Close() {
-  if (!open_) return Status::Ok();
-  open_ = false;
-  Status st = wal_->SyncNow();
-  if (expire_rebuild_cancel_) expire_rebuild_cancel_->store(true);
-  worker_.Stop();
-  std::lock_guard lock(done_mu_);
-  done_.clear();
-  return st;
-}
-
 // ---------------------------------------------------------------------------------------------
-// Lookups
-
-Status Engine::Lookup(int db, std::string_view key, bool below_active_only, Found* found) {
-  *found = Found();
-  auto from_entry = [found](MemTable::Entry* e, bool active) {
-    found->tier = Tier::kMemory;
-    found->entry = e;
-    found->in_active = active;
-    TableRecord& r = found->record;
-    r.tombstone = MemTable::IsTombstone(e);
-    r.type = MemTable::Type(e);
-    r.encoding = MemTable::Encoding(e);
-    r.sequence = MemTable::Sequence(e);
-    r.expire_at_ms = MemTable::ExpireAt(e);
-    r.value = MemTable::Value(e);
-  };
-  if (!below_active_only) {
-    MemTable::Entry* e = dbs_[db].active->Find(key);
-    if (e != nullptr) {
-      from_entry(e, true);
-      return Status::Ok();
-    }
-  }
-  const DbTiers& tiers = *version_->dbs[db];
-  for (const auto& frozen : tiers.frozen) {
-    MemTable::Entry* e = frozen->Find(key);
-    if (e != nullptr) {
-      from_entry(e, false);
-      return Status::Ok();
-    }
-  }
-  for (size_t level = 0; level < tiers.levels.size(); level++) {
-    const TableList& tables = tiers.levels[level];
-    size_t begin = 0, end = tables.size();
-    if (level > 0) {
-      // Disjoint and sorted: the one table whose range may hold key.
-      auto it = std::lower_bound(tables.begin(), tables.end(), key,
-                                 [](const std::shared_ptr<const TableFile>& t,
-                                    std::string_view k) { return t->meta.largest < k; });
-      begin = static_cast<size_t>(it - tables.begin());
-      end = std::min(begin + 1, tables.size());
-    }
-    for (size_t i = begin; i < end; i++) {
-      const TableFile& t = *tables[i];
-      if (key < t.meta.smallest || key > t.meta.largest) continue;
-      stats_.bloom_checks++;
-      if (!t.reader->MayContain(key)) {
-        stats_.bloom_skips++;
-        continue;
-      }
-      std::string value;
-      bool hit = false;
-      // Point lookups go through the block cache; sequential readers never do (block_cache.h).
-      BlockCache* cache = options_.block_cache_bytes != 0 ? block_cache_.get() : nullptr;
-      Status st = t.reader->Get(key, &value, &hit, cache, t.meta.file_number);
-      if (!st.ok()) {
-        stats_.read_errors++;
-        if (read_error_.ok()) read_error_ = st;
-        return st;
-      }
-      if (!hit) continue;
-      read_buffers_.push_back(std::move(value));
-      if (!DecodeTableRecord(read_buffers_.back(), &found->record)) {
-        Status bad = Status::Corruption(t.reader->name() + ": undecodable record for key '" +
-                                        std::string(key) + "'");
-        stats_.read_errors++;
-        if (read_error_.ok()) read_error_ = bad;
-        return bad;
-      }
-      found->tier = Tier::kDisk;
-      return Status::Ok();
-    }
-  }
-  return Status::Ok();
-}
-
-uint8_t Engine::ShadowBits(const Found& old) {
-  if (old.tier == Tier::kNone) return 0;
-  if (old.entry != nullptr && old.in_active) {
-    uint8_t tier = MemTable::Tier(old.entry);
-    // A clean entry is a copy of a live table record: that record is what a new one shadows.
-    if (tier & MemTable::kClean) {
-      return MemTable::kShadowsLive |
-             (old.record.expire_at_ms != 0 ? MemTable::kShadowsVolatile : 0);
-    }
-    return tier & kShadowMask;  // the replaced entry's view of the tiers below
-  }
-  // The newest record is below the active MemTable.
-  if (old.record.tombstone) return 0;
-  return MemTable::kShadowsLive |
-         (old.record.expire_at_ms != 0 ? MemTable::kShadowsVolatile : 0);
-}
-
-Status Engine::TakeReadError() {
-  Status st = read_error_;
-  read_error_ = Status::Ok();
-  return st;
-}
-
-Tier Engine::TierOf(int db, std::string_view key) {
-  Found f;
-  if (!Lookup(db, key, false, &f).ok() || !f.live()) return Tier::kNone;
-  return f.tier;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Mutations
-
-Status Engine::Apply(const Mutation& m) {
-  auto db_ok = [this](uint32_t db) { return db < dbs_.size(); };
-  switch (m.op) {
-    case MutationOp::kPut: {
-      if (!db_ok(m.db)) return Status::Corruption("database index out of range");
-      Database& db = dbs_[m.db];
-      Found old;
-      RETURN_IF_ERROR(Lookup(static_cast<int>(m.db), m.key, false, &old));
-      uint8_t tier = ShadowBits(old);
-      if (!old.live()) db.keys++;
-      if (old.live() && old.record.expire_at_ms != 0) db.volatile_keys--;
-      MemTable::Entry* e =
-          db.active->Upsert(m.key, m.sequence, m.type, m.expire_at_ms, m.value, m.encoding, tier);
-      MemTable::Touch(e, access_clock_);
-      if (m.expire_at_ms != 0) {
-        db.volatile_keys++;
-        db.expires.Add(m.expire_at_ms, m.key);
-      }
-      break;
-    }
-    case MutationOp::kDelete: {
-      if (!db_ok(m.db)) return Status::Corruption("database index out of range");
-      Database& db = dbs_[m.db];
-      Found old;
-      RETURN_IF_ERROR(Lookup(static_cast<int>(m.db), m.key, false, &old));
-      if (!old.live()) break;
-      db.keys--;
-      if (old.record.expire_at_ms != 0) db.volatile_keys--;
-      uint8_t shadows = ShadowBits(old);
-      if (shadows & MemTable::kShadowsLive) {
-        db.active->Upsert(m.key, m.sequence, ValueType::kString, 0, std::string_view(),
-                          EncodingHint::kAuto, MemTable::kTombstone | shadows);
-      } else {
-        db.active->Erase(m.key);  // nothing below to hide: the key simply goes
-      }
-      break;
-    }
-    case MutationOp::kSetExpire: {
-      if (!db_ok(m.db)) return Status::Corruption("database index out of range");
-      Database& db = dbs_[m.db];
-      Found old;
-      RETURN_IF_ERROR(Lookup(static_cast<int>(m.db), m.key, false, &old));
-      if (!old.live()) break;
-      uint8_t tier = ShadowBits(old);
-      MemTable::Entry* e;
-      if (old.in_active) {
-        e = db.active->SetExpire(m.key, m.sequence, m.expire_at_ms, tier);
-      } else {
-        // Copy the record up: the active MemTable holds every change.
-        std::string value(old.record.value);
-        e = db.active->Upsert(m.key, m.sequence, old.record.type, m.expire_at_ms, value,
-                              old.record.encoding, tier);
-      }
-      MemTable::Touch(e, access_clock_);
-      if (old.record.expire_at_ms != 0) db.volatile_keys--;
-      if (m.expire_at_ms != 0) {
-        db.volatile_keys++;
-        db.expires.Add(m.expire_at_ms, m.key);
-      }
-      break;
-    }
-    case MutationOp::kFlushDb: {
-      if (!db_ok(m.db)) return Status::Corruption("database index out of range");
-      Database& db = dbs_[m.db];
-      db.active = std::make_shared<MemTable>();
-      db.expires.Clear();
-      db.keys = 0;
-      db.volatile_keys = 0;
-      auto v = EditVersion();
-      RetireIfOnFloor(v.get(), v->dbs[m.db]);
-      auto fresh = std::make_shared<DbTiers>();
-      fresh->id = NewDatabaseId(m.sequence, m.db);
-      v->dbs[m.db] = fresh;
-      InstallVersion(v);
-      break;
-    }
-    case MutationOp::kFlushAll: {
-      auto v = EditVersion();
-      for (size_t i = 0; i < dbs_.size(); i++) {
-        Database& db = dbs_[i];
-        db.active = std::make_shared<MemTable>();
-        db.expires.Clear();
-        db.keys = 0;
-        db.volatile_keys = 0;
-        RetireIfOnFloor(v.get(), v->dbs[i]);
-        auto fresh = std::make_shared<DbTiers>();
-        fresh->id = NewDatabaseId(m.sequence, static_cast<uint32_t>(i));
-        v->dbs[i] = fresh;
-      }
-      InstallVersion(v);
-      break;
-    }
-    case MutationOp::kSwapDb: {
-      if (!db_ok(m.db) || !db_ok(m.other_db)) {
-        return Status::Corruption("database index out of range");
-      }
-      std::swap(dbs_[m.db], dbs_[m.other_db]);
-      auto v = EditVersion();
-      std::swap(v->dbs[m.db], v->dbs[m.other_db]);
-      InstallVersion(v);
-      break;
-    }
-    default:
-      return Status::Corruption("unknown mutation op");
-  }
-  return Status::Ok();
-}
+// Mutations of whole databases (one key's reads and writes: engine_keys.cc)
 
 void Engine::Log(Mutation& m) {
   m.sequence = ++sequence_;
@@ -467,120 +128,6 @@ void Engine::AppendBatch() {
     AppendToWal(encode_buf_);
   }
   batch_count_ = 0;
-}
-
-bool Engine::MaybePromote(int db, std::string_view key, uint64_t hash, const TableRecord& r) {
-  const uint32_t reads = sketch_.Estimate(hash);
-  // Without a budget memory is not scarce: the first read brings the key back (after a
-  // restart, the data comes into memory as it is used).
-  if (options_.memtable_budget != 0 && reads < kAdmitReads) return false;
-  Database& d = dbs_[db];
-  MemTable::Entry* e = d.active->Upsert(key, r.sequence, r.type, r.expire_at_ms, r.value,
-                                        r.encoding, MemTable::kClean);
-  MemTable::SetAccess(e, reads);
-  MemTable::Touch(e, access_clock_);
-  if (r.expire_at_ms != 0) d.expires.Add(r.expire_at_ms, key);
-  stats_.promotions++;
-  return true;
-}
-
-std::optional<RecordView> Engine::Get(int db, std::string_view key, LookupMode mode) {
-  Found f;
-  Lookup(db, key, false, &f);  // an error counts as a miss and is kept in read_error_
-  if (f.live() && IsExpired(f.record.expire_at_ms, UnixTimeMs())) {
-    ExpireKey(db, key);
-    f = Found();
-  }
-  // As Redis's lookupKey: reads count hits/misses (NOTOUCH only skips the access update);
-  // reads made on behalf of writes count nothing.
-  if (!f.live()) {
-    if (mode != LookupMode::kWrite) stats_.keyspace_misses++;
-    return std::nullopt;
-  }
-  if (mode != LookupMode::kWrite) stats_.keyspace_hits++;
-  if (f.entry != nullptr) {
-    if (mode == LookupMode::kRead) {
-      MemTable::BumpAccess(f.entry);
-      // Memory reads count too: a key that cools out of memory comes back by its history.
-      // Without a budget admission ignores the sketch, so the hot path skips it.
-      if (options_.memtable_budget != 0) sketch_.Add(SketchHash(db, key));
-      stats_.memory_hits++;
-    }
-    // The LRU clock follows Redis's lookupKey: reads made for writes touch the key too.
-    if (mode != LookupMode::kNoTouch) MemTable::Touch(f.entry, access_clock_);
-    return MemTable::View(f.entry);
-  }
-  if (mode == LookupMode::kRead) {
-    stats_.disk_hits++;
-    const uint64_t hash = SketchHash(db, key);
-    if (options_.memtable_budget != 0) sketch_.Add(hash);
-    std::string owned_key(key);  // key may point into a buffer the promotion replaces
-    if (MaybePromote(db, owned_key, hash, f.record)) {
-      return MemTable::View(dbs_[db].active->Find(owned_key));
-    }
-  }
-  RecordView v;
-  v.type = f.record.type;
-  v.expire_at_ms = f.record.expire_at_ms;
-  v.sequence = f.record.sequence;
-  v.encoding = f.record.encoding;
-  v.value = f.record.value;
-  return v;
-}
-
-void Engine::Put(int db, std::string_view key, ValueType type, std::string_view value,
-                 int64_t expire_at_ms, EncodingHint encoding) {
-  if (!read_error_.ok()) return;  // see TakeReadError
-  Mutation m;
-  m.op = MutationOp::kPut;
-  m.db = static_cast<uint32_t>(db);
-  m.key = key;
-  m.type = type;
-  m.value = value;
-  m.expire_at_ms = expire_at_ms;
-  m.encoding = encoding;
-  Log(m);
-  Apply(m);
-}
-
-bool Engine::Delete(int db, std::string_view key) {
-  Found f;
-  Lookup(db, key, false, &f);
-  if (!f.live() || !read_error_.ok()) return false;
-  bool live = !IsExpired(f.record.expire_at_ms, UnixTimeMs());
-  if (!live) stats_.expired_keys++;
-  Mutation m;
-  m.op = MutationOp::kDelete;
-  m.db = static_cast<uint32_t>(db);
-  m.key = key;
-  Log(m);
-  Apply(m);
-  return live;
-}
-
-void Engine::ExpireKey(int db, std::string_view key) {
-  if (!read_error_.ok()) return;
-  // Copy: key may point into the entry being deleted.
-  std::string owned(key);
-  Mutation m;
-  m.op = MutationOp::kDelete;
-  m.db = static_cast<uint32_t>(db);
-  m.key = owned;
-  Log(m);
-  Apply(m);
-  stats_.expired_keys++;
-}
-
-bool Engine::SetExpire(int db, std::string_view key, int64_t expire_at_ms) {
-  if (!Get(db, key, LookupMode::kWrite).has_value() || !read_error_.ok()) return false;
-  Mutation m;
-  m.op = MutationOp::kSetExpire;
-  m.db = static_cast<uint32_t>(db);
-  m.key = key;
-  m.expire_at_ms = expire_at_ms;
-  Log(m);
-  Apply(m);
-  return true;
 }
 
 void Engine::FlushDb(int db) {
@@ -702,7 +249,8 @@ bool Engine::RandomKey(int db, std::string* key) {
     if (hint.empty()) {
       for (const TableFile* t : tables) {
         if (r < t->meta.entries) {
-          size_t blocks = t->reader->num_blocks();
+          // An unreadable table (footer or index lost) has no blocks: start from its first key.
+          size_t blocks = std::max<size_t>(1, t->reader->num_blocks());
           size_t block = rng_() % blocks;
           if (block > 0) {
             hint.assign(t->reader->BlockLastKey(block - 1));
@@ -1103,14 +651,22 @@ void Engine::PostFlushJob() {
 void Engine::InstallFlush(FlushResult result) {
   if (!result.status.ok()) {
     // The frozen MemTables stay readable and the WAL floor stays put: nothing is lost. The
-    // second tick retries.
+    // second tick retries, backing off.
     stats_.flush_errors++;
     stats_.last_flush_failed = true;
     flush_.failed = true;
-    organic::Log(LogLevel::kWarning, "Metabolic flush failed (will retry): %s",
+    flush_.error = result.status;
+    flush_retry_.Failed(second_ticks_);
+    organic::Log(LogLevel::kWarning, "Metabolic flush failed (retry in %llu s): %s",
+                 static_cast<unsigned long long>(flush_retry_.due_tick - second_ticks_),
                  result.status.ToString().c_str());
     return;
   }
+  if (flush_retry_.failures > 0) {
+    organic::Log(LogLevel::kWarning, "Metabolic flush succeeded after %u failed attempts",
+                 flush_retry_.failures);
+  }
+  flush_retry_.Succeeded();
   auto v = EditVersion();
   for (FlushOutput& out : result.outputs) {
     std::shared_ptr<const DbTiers> current = v->Find(out.db_id);
@@ -1214,6 +770,11 @@ Manifest Engine::BuildManifest(const Version& v) const {
 }
 
 void Engine::PostManifestWrite(std::vector<std::string> wal_paths) {
+  // A failed write's generations go with this one: it describes a newer Version, which needs
+  // none of them either.
+  wal_paths.insert(wal_paths.end(), manifest_wal_paths_.begin(), manifest_wal_paths_.end());
+  manifest_wal_paths_.clear();
+  manifest_failed_ = false;
   Manifest manifest = BuildManifest(*version_);
   // Files any Version may still read: the manifest's and the live databases' tables.
   std::set<uint64_t> keep;
@@ -1252,14 +813,23 @@ void Engine::PostManifestWrite(std::vector<std::string> wal_paths) {
         }
       }
     }
-    PostToLoop([this, st] {
+    std::vector<std::string> unremoved = st.ok() ? std::vector<std::string>() : wal_paths;
+    PostToLoop([this, st, unremoved = std::move(unremoved)] {
       manifests_pending_--;
       if (!st.ok()) {
-        // The previous manifest and the WAL generations it needs are still on disk.
-        organic::Log(LogLevel::kWarning, "Writing the manifest failed: %s",
+        // The previous manifest (WriteManifest replaces it only by an atomic rename) and the
+        // WAL generations it needs are still on disk: a restart finds the state before this
+        // install, and the WAL replays the rest. Retried, backing off, by OnSecondTick.
+        manifest_failed_ = true;
+        manifest_wal_paths_.insert(manifest_wal_paths_.end(), unremoved.begin(), unremoved.end());
+        manifest_retry_.Failed(second_ticks_);
+        organic::Log(LogLevel::kWarning, "Writing the manifest failed (retry in %llu s): %s",
+                     static_cast<unsigned long long>(manifest_retry_.due_tick - second_ticks_),
                      st.ToString().c_str());
         stats_.flush_errors++;
         stats_.last_flush_failed = true;
+      } else {
+        manifest_retry_.Succeeded();
       }
     });
   });
@@ -1271,9 +841,13 @@ void Engine::OnSecondTick() {
   // A latched WAL error (full disk, I/O error): try the kept records in a new generation.
   wal_->RetryAfterWriteError();
   wal_->ScheduleBackgroundSync();
-  if (flush_.running && flush_.failed) {
+  second_ticks_++;
+  if (flush_.running && flush_.failed && flush_retry_.Due(second_ticks_)) {
     flush_.failed = false;
     PostFlushJob();
+  }
+  if (manifest_failed_ && manifests_pending_ == 0 && manifest_retry_.Due(second_ticks_)) {
+    PostManifestWrite({});
   }
 }
 
@@ -1284,99 +858,9 @@ uint64_t Engine::PendingFileFloor() const {
   return floor;
 }
 
-bool Engine::MaybeStartCompaction() {
-  if (compaction_.running || !open_) return false;
-  for (size_t i = 0; i < dbs_.size(); i++) {
-    const DbTiers& tiers = *version_->dbs[i];
-    CompactionJob job;
-    if (!PickCompaction(tiers, &compaction_cursors_[tiers.id], &job)) continue;
-    compaction_.running = true;
-    compaction_.first_file = next_file_number_.load();
-    CompactionOptions opts;
-    opts.fs = fs_;
-    opts.dir = options_.dir;
-    opts.sstable = options_.sstable;
-    opts.next_file_number = &next_file_number_;
-    worker_.Post([this, job = std::move(job), opts]() mutable {
-      if (Crash("compaction:before-tables")) return;
-      CompactionResult result = RunCompaction(std::move(job), opts);
-      if (Crash("compaction:tables-written")) return;
-      PostToLoop([this, result = std::move(result)]() mutable {
-        InstallCompaction(std::move(result));
-      });
-    });
-    return true;
-  }
-  return false;
-}
-
-void Engine::InstallCompaction(CompactionResult result) {
-  compaction_.running = false;
-  if (!result.status.ok()) {
-    stats_.compaction_errors++;
-    organic::Log(LogLevel::kWarning, "Compaction failed: %s", result.status.ToString().c_str());
-    return;
-  }
-  const CompactionJob& job = result.job;
-  std::shared_ptr<const DbTiers> current = version_->Find(job.db_id);
-  auto holds = [](const TableList& level, const std::shared_ptr<const TableFile>& t) {
-    return std::find(level.begin(), level.end(), t) != level.end();
-  };
-  bool intact = current != nullptr && current->levels.size() > job.input_level;
-  for (const auto& t : job.upper) intact = intact && holds(current->levels[job.input_level], t);
-  for (const auto& t : job.lower) {
-    intact = intact && current->levels.size() > job.output_level &&
-             holds(current->levels[job.output_level], t);
-  }
-  // A FLUSHDB that removed the database drops the outputs (the next manifest's garbage pass
-  // deletes their files).
-  if (!intact) return;
-  auto tiers = std::make_shared<DbTiers>(*current);
-  if (tiers->levels.size() <= job.output_level) tiers->levels.resize(job.output_level + 1);
-  auto remove = [](TableList* level, const TableList& gone) {
-    level->erase(std::remove_if(level->begin(), level->end(),
-                                [&](const auto& t) {
-                                  return std::find(gone.begin(), gone.end(), t) != gone.end();
-                                }),
-                 level->end());
-  };
-  remove(&tiers->levels[job.input_level], job.upper);
-  remove(&tiers->levels[job.output_level], job.lower);
-  TableList& out = tiers->levels[job.output_level];
-  out.insert(out.end(), result.outputs.begin(), result.outputs.end());
-  std::sort(out.begin(), out.end(),
-            [](const auto& a, const auto& b) { return a->meta.smallest < b->meta.smallest; });
-  auto v = EditVersion();
-  for (auto& d : v->dbs) {
-    if (d->id == job.db_id) d = tiers;
-  }
-  for (auto& d : v->retired) {
-    if (d->id == job.db_id) d = tiers;
-  }
-  InstallVersion(v);
-  stats_.compactions++;
-  stats_.compaction_bytes_read += result.bytes_read;
-  stats_.compaction_bytes_written += result.bytes_written;
-  PostManifestWrite({});
-  MaybeStartCompaction();  // the output level may now be over its target
-  // Keys the merge found expired go through the normal delete (exact counts, WAL record).
-  int64_t now = UnixTimeMs();
-  for (size_t i = 0; i < dbs_.size(); i++) {
-    if (version_->dbs[i]->id != job.db_id) continue;
-    for (const auto& [key, expire_at] : result.expired) {
-      Found f;
-      Lookup(static_cast<int>(i), key, false, &f);
-      if (f.live() && f.record.expire_at_ms == expire_at && IsExpired(expire_at, now)) {
-        ExpireKey(static_cast<int>(i), key);
-        stats_.compaction_expired_found++;
-      }
-    }
-  }
-}
-
 Status Engine::WaitForBackground() {
   while (flush_.running || compaction_.running || manifests_pending_ > 0) {
-    if (flush_.running && flush_.failed) return Status::IOError("metabolic flush failed");
+    if (flush_.running && flush_.failed) return flush_.error;
     {
       std::unique_lock lock(done_mu_);
       done_cv_.wait(lock, [this] { return !done_.empty(); });
@@ -1400,7 +884,12 @@ bool Engine::WritesShouldStall() const {
 
 bool Engine::CompactionBehind() const {
   for (const auto& d : version_->dbs) {
-    if (!d->levels.empty() && d->levels[0].size() >= kL0StopWritesTrigger) return true;
+    if (d->levels.empty()) continue;
+    // Damaged tables stay in level 0 with up to one undamaged table under each that no
+    // compaction can merge (compaction.h, "Damaged tables"): they must not stall writes.
+    size_t damaged = 0;
+    for (const auto& t : d->levels[0]) damaged += t->damage.ok() ? 0 : 1;
+    if (d->levels[0].size() >= kL0StopWritesTrigger + 2 * damaged) return true;
   }
   return false;
 }
@@ -1422,24 +911,6 @@ bool Engine::MaybeStartAutoFlush(int percentage, uint64_t min_size) {
     return false;
   }
   return true;
-}
-
-Status Engine::Reload() {
-  RETURN_IF_ERROR(WaitForBackground());
-  Status st;
-  if (!StartFlush(&st, /*no_survivors=*/true)) return st;
-  RETURN_IF_ERROR(WaitForBackground());
-  RETURN_IF_ERROR(Close());
-  wal_.reset();
-  block_cache_->Clear();  // see block_cache_
-  ResetDatabases();
-  sequence_ = 0;
-  stats_.recovery = WalRecoveryReport();
-  flush_ = FlushState();
-  compaction_ = CompactionState();
-  pending_survivors_.clear();
-  reinstating_.clear();
-  return Open();
 }
 
 void Engine::ResetStats() {

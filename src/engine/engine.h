@@ -21,6 +21,7 @@
 // expire-index rebuild) read around it.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
@@ -143,6 +144,9 @@ struct EngineStats {
   uint64_t compaction_bytes_read = 0;
   uint64_t compaction_bytes_written = 0;
   uint64_t compaction_expired_found = 0;
+  // Damaged tables (docs/sstable-format.md, "Damaged tables").
+  uint64_t tables_set_aside = 0;    // tables a compaction found damaged and set aside
+  uint64_t replay_read_errors = 0;  // replayed writes whose old record could not be read
 };
 
 class Engine {
@@ -166,7 +170,9 @@ class Engine {
   // (PollBackground). A table that cannot be read counts as a miss and sets read_error().
   std::optional<RecordView> Get(int db, std::string_view key, LookupMode mode);
 
-  // Writes a whole record (expire_at_ms 0 = no TTL).
+  // Writes a whole record (expire_at_ms 0 = no TTL). Like every mutator it looks the key up
+  // before logging: when that lookup fails on a table (or a read error is pending, see
+  // TakeReadError) nothing is logged or applied, so the WAL never holds a write memory lacks.
   // encoding: the OBJECT ENCODING hint (see EncodingHint).
   void Put(int db, std::string_view key, ValueType type, std::string_view value,
            int64_t expire_at_ms, EncodingHint encoding = EncodingHint::kAuto);
@@ -264,6 +270,16 @@ class Engine {
   // flush is already running or *status is an error. no_survivors puts every key on disk.
   bool StartFlush(Status* status, bool no_survivors = false);
   bool flush_in_progress() const { return flush_.running; }
+  // The error of a flush that failed and waits for its retry (OnSecondTick, backing off); Ok
+  // when none. Its frozen MemTables stay in memory and readable meanwhile.
+  Status flush_error() const { return flush_.running && flush_.failed ? flush_.error : Status(); }
+  // Writes must be refused: the active MemTables have reached the whole budget and the flush
+  // that would free memory fails (a full disk). Waiting would not help: the server answers
+  // write commands with an error until a retry succeeds, so memory stays bounded.
+  bool WritesRefusedForMemory() const {
+    return options_.memtable_budget != 0 && flush_.running && flush_.failed &&
+           active_memtable_bytes() >= options_.memtable_budget;
+  }
   // True while a flush runs, or compaction is behind (CompactionBehind), and the active
   // MemTables have reached the whole budget: the server then holds write commands until a
   // flush can free memory (a bounded stall).
@@ -282,8 +298,12 @@ class Engine {
   // empty MemTables.
   Status Reload();
   // Starts the most urgent compaction of any database (compaction.h) if none is running.
-  // Returns true if one was started.
+  // Returns true if one was started. Damaged tables are never inputs (TableFile::damage): a
+  // compaction that meets a bad block sets that table aside and the next one works around it.
   bool MaybeStartCompaction();
+  // Tables of the current Version (live or retired databases) known to be damaged: set aside
+  // (TableFile::damage) or with a bad filter block. INFO organic's organic_damaged_tables.
+  uint64_t DamagedTables() const;
   bool compaction_in_progress() const { return compaction_.running; }
   // A flush, compaction or manifest write is still pending.
   bool background_busy() const {
@@ -334,11 +354,15 @@ class Engine {
     MemTable::Entry* entry = nullptr;  // set when the record is in a MemTable
     bool in_active = false;
     TableRecord record;                // always set when tier != kNone
+    // Replay only: the record sits in a table block that cannot be read (see ApplyKey).
+    bool unreadable = false;
     bool live() const { return tier != Tier::kNone && !record.tombstone; }
   };
   // Looks key up from the active MemTable down (or below it only). Table values are kept in
   // read_buffers_. Errors: the table's Status (also recorded as the read error).
   Status Lookup(int db, std::string_view key, bool below_active_only, Found* found);
+  // Records a corrupt table met by a lookup in damage_found_ (once per table).
+  void NoteDamage(uint64_t db_id, const std::shared_ptr<const TableFile>& t, const Status& why);
   // The shadows bits (MemTable::TierFlag) a new record of key written to the active MemTable
   // gets, given the key's current newest record.
   static uint8_t ShadowBits(const Found& old);
@@ -351,8 +375,29 @@ class Engine {
     bool no_survivors = false;
     bool keep_all = false;           // FlushOptions::keep_all of this flush
     bool failed = false;             // the last attempt failed; OnSecondTick retries
+    Status error;                    // why the last attempt failed
     uint64_t changes_at_start = 0;   // changes_since_save at the freeze (later ones still count)
   };
+  // Retries of a failed flush or manifest write back off: after 1, 2, 4, 8, then every 16
+  // seconds (OnSecondTick counts them), so that a full disk is not hammered with the writing of
+  // a whole table every second, and a disk that comes back is used again within 16 s.
+  struct RetryBackoff {
+    uint32_t failures = 0;
+    uint64_t due_tick = 0;  // second_ticks_ at which the next attempt may start
+    void Failed(uint64_t now_tick) {
+      due_tick = now_tick + (uint64_t{1} << std::min<uint32_t>(failures, 4));
+      failures++;
+    }
+    void Succeeded() { *this = RetryBackoff(); }
+    bool Due(uint64_t now_tick) const { return now_tick >= due_tick; }
+  };
+  RetryBackoff flush_retry_;
+  RetryBackoff manifest_retry_;
+  uint64_t second_ticks_ = 0;
+  // A manifest write failed: its WAL generations (to delete once a manifest is durable) wait
+  // for the retry, which writes the manifest of the then current Version.
+  bool manifest_failed_ = false;
+  std::vector<std::string> manifest_wal_paths_;
   void PostFlushJob();
   void InstallFlush(FlushResult result);
   void InstallCompaction(CompactionResult result);
@@ -387,8 +432,13 @@ class Engine {
   // Marks a database id that left the live set as retired if the floor still names it.
   static void RetireIfOnFloor(Version* v, std::shared_ptr<const DbTiers> tiers);
 
-  // Applies a mutation to the in-memory state (replay and live writes share this path).
+  // Applies a mutation to the in-memory state (the replay's path; FLUSHDB and SWAPDB's too).
+  // A one-key mutation looks the key up first; during the replay a read error there is not
+  // fatal (engine_keys.cc).
   Status Apply(const Mutation& m);
+  // Applies a Put, Delete or SetExpire given the key's newest record before it (old). Live
+  // mutators call it after their own lookup succeeded and the mutation was logged.
+  Status ApplyKey(const Mutation& m, const Found& old);
   void Log(Mutation& m);  // assigns the sequence number and appends to the WAL (or batch)
   void AppendToWal(std::string_view payload);
   void AppendBatch();  // the command's batch so far, as one record
@@ -420,6 +470,9 @@ class Engine {
   void SizeSketch();
   void ResetDatabases();
   Status OpenTables(const Manifest& manifest);
+  // Opens one table the manifest lists; never fails (engine_open.cc): a table that cannot be
+  // opened comes back as SstableReader::Unreadable with *damage set.
+  std::shared_ptr<const SstableReader> OpenListedTable(const ManifestTable& meta, Status* damage);
 
   EngineOptions options_;
   FileSystem* fs_;
@@ -492,7 +545,25 @@ class Engine {
   struct CompactionState {
     bool running = false;
     uint64_t first_file = 0;  // next_file_number_ when the job was posted
+    // Failures in a row that no damaged input explains (a full disk ...): the next attempt
+    // waits kCompactionRetryUs << failures (at most kCompactionRetryMaxUs), not the next tick.
+    int failures = 0;
+    int64_t retry_at_us = 0;
   };
+  static constexpr int64_t kCompactionRetryUs = 1000000;
+  static constexpr int64_t kCompactionRetryMaxUs = 60000000;
+  // Replaces table t of database id db_id by a copy marked damaged (TableFile::damage = why),
+  // reported in the log and by DamagedTables(). No-op if t is no longer in the Version.
+  void SetTableAside(uint64_t db_id, const std::shared_ptr<const TableFile>& t, Status why);
+  // Tables a point lookup found damaged (a corrupt block), set aside by the next
+  // MaybeStartCompaction: not from Lookup itself, whose callers may hold the current Version's
+  // tiers by reference.
+  struct FoundDamage {
+    uint64_t db_id;
+    std::shared_ptr<const TableFile> table;
+    Status why;
+  };
+  std::vector<FoundDamage> damage_found_;
   CompactionState compaction_;
   // Round-robin key per level of each database id (PickCompaction's cursor).
   std::map<uint64_t, std::vector<std::string>> compaction_cursors_;

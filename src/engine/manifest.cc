@@ -80,16 +80,19 @@ Status DecodeManifest(std::string_view in, const std::string& name, Manifest* m)
       !d.GetVarint(&out.next_file_number) || !d.GetVarint(&count) || count > kMaxItems) {
     return bad("undecodable header");
   }
-  out.databases.resize(count);
-  for (ManifestDatabase& db : out.databases) {
+  // Items are appended as they decode, never allocated from the count up front: a damaged
+  // count (up to kMaxItems, 2^24) would otherwise cost gigabytes before the first missing byte
+  // is noticed (found by tests/fuzz/manifest_fuzz).
+  for (uint64_t i = 0; i < count; ++i) {
+    ManifestDatabase& db = out.databases.emplace_back();
     if (!d.GetVarint(&db.id) || !d.GetVarint(&db.table_keys) ||
         !d.GetVarint(&db.table_volatile_keys)) {
       return bad("undecodable database");
     }
   }
   if (!d.GetVarint(&count) || count > kMaxItems) return bad("undecodable table count");
-  out.tables.resize(count);
-  for (ManifestTable& t : out.tables) {
+  for (uint64_t i = 0; i < count; ++i) {
+    ManifestTable& t = out.tables.emplace_back();
     uint64_t level = 0;
     std::string_view smallest, largest;
     if (!d.GetVarint(&t.db_id) || !d.GetVarint(&level) || !d.GetVarint(&t.file_number) ||

@@ -65,8 +65,15 @@ Status SstableReader::Corruption(uint64_t offset, std::string_view what) const {
                             std::string(what));
 }
 
+std::unique_ptr<SstableReader> SstableReader::Unreadable(std::string name, Status why) {
+  std::unique_ptr<SstableReader> table(new SstableReader(nullptr, std::move(name)));
+  table->unreadable_ = why.ok() ? Status::Corruption(table->name_ + ": unreadable") : why;
+  return table;
+}
+
 Status SstableReader::Open(std::unique_ptr<RandomAccessFile> file, uint64_t file_size,
-                           std::string name, std::unique_ptr<SstableReader>* out) {
+                           std::string name, std::unique_ptr<SstableReader>* out,
+                           bool allow_bad_filter) {
   std::unique_ptr<SstableReader> table(new SstableReader(std::move(file), std::move(name)));
   if (file_size < kSstableFooterSize) {
     return table->Corruption(
@@ -106,8 +113,14 @@ Status SstableReader::Open(std::unique_ptr<RandomAccessFile> file, uint64_t file
 
   std::string buffer, scratch;
   std::string_view contents;
-  RETURN_IF_ERROR(table->ReadBlock(filter_offset, filter_size, &buffer, &scratch, &contents));
-  table->filter_.assign(contents);
+  Status filter = table->ReadBlock(filter_offset, filter_size, &buffer, &scratch, &contents);
+  if (filter.ok()) {
+    table->filter_.assign(contents);
+  } else if (allow_bad_filter && filter.IsCorruption()) {
+    table->filter_status_ = std::move(filter);  // filter_ stays empty: "may contain" everything
+  } else {
+    return filter;
+  }
   RETURN_IF_ERROR(table->ReadBlock(index_offset, index_size, &buffer, &scratch, &contents));
   RETURN_IF_ERROR(table->LoadIndex(contents, index_offset, filter_offset));
   *out = std::move(table);
@@ -174,8 +187,12 @@ Status SstableReader::ReadBlock(uint64_t offset, uint64_t size, std::string* buf
     return Corruption(offset, "unknown block type " + std::to_string(type));
   }
   const unsigned long long n = ZSTD_getFrameContentSize(data, size);
+  // Every zstd block yields at most ZSTD_BLOCKSIZE_MAX (128 KiB) and takes at least its 3-byte
+  // header, so `size` stored bytes cannot hold more than this. A larger claim is damage, found
+  // before allocating for it: a 40-byte block could otherwise make us zero 2 GiB.
+  const unsigned long long most_contents = (size / 3 + 1) * ZSTD_BLOCKSIZE_MAX;
   if (n == ZSTD_CONTENTSIZE_ERROR || n == ZSTD_CONTENTSIZE_UNKNOWN ||
-      n > kSstableMaxBlockContents) {
+      n > kSstableMaxBlockContents || n > most_contents) {
     return Corruption(offset, "bad zstd frame header");
   }
   ZSTD_DCtx* dctx = ThreadDCtx();
@@ -209,6 +226,7 @@ bool SstableReader::MayContain(std::string_view key) const {
 Status SstableReader::Get(std::string_view key, std::string* value, bool* found,
                           BlockCache* cache, uint64_t file_number) const {
   *found = false;
+  if (!unreadable_.ok()) return unreadable_;
   if (!MayContain(key)) return Status::Ok();
   const size_t b = FindBlock(key);
   if (b == blocks_.size()) return Status::Ok();  // after the last key
@@ -264,6 +282,40 @@ Status SstableReader::Get(std::string_view key, std::string* value, bool* found,
   return Corruption(info.offset, "block ends before the last key the index names");
 }
 
+Status SstableReader::VisitBlock(
+    size_t i, const std::function<void(std::string_view, std::string_view)>& visit) const {
+  std::string buffer, scratch, key;
+  std::string_view contents, value;
+  RETURN_IF_ERROR(ReadBlock(blocks_[i].offset, blocks_[i].size, &buffer, &scratch, &contents));
+  struct Entry {
+    size_t key_end;  // entries' keys, concatenated in `keys`
+    std::string_view value;
+  };
+  std::vector<Entry> entries;
+  std::string keys;
+  size_t pos = 0;
+  for (bool first = true; pos < contents.size(); first = false) {
+    const size_t entry_pos = pos;
+    if (!DecodeEntry(contents, &pos, first, &key, &value) ||
+        (first && i > 0 && std::string_view(key) <= LastKey(i - 1))) {
+      return Corruption(blocks_[i].offset, "bad entry at byte " + std::to_string(entry_pos) +
+                                               " of the uncompressed block");
+    }
+    keys.append(key);
+    entries.push_back({keys.size(), value});
+  }
+  if (entries.empty() || key != LastKey(i)) {
+    return Corruption(blocks_[i].offset, "block contents disagree with the index");
+  }
+  if (!visit) return Status::Ok();
+  size_t begin = 0;
+  for (const Entry& e : entries) {
+    visit(std::string_view(keys).substr(begin, e.key_end - begin), e.value);
+    begin = e.key_end;
+  }
+  return Status::Ok();
+}
+
 std::unique_ptr<SstableReader::Iterator> SstableReader::NewIterator() const {
   return std::make_unique<Iterator>(this);
 }
@@ -310,24 +362,33 @@ void SstableReader::Iterator::ParseNext() {
     if (!LoadBlock(block_ + 1)) return;
   }
   entry_offset_ = pos_;
-  if (!DecodeEntry(contents_, &pos_, pos_ == 0, &key_, &value_)) {
+  const bool first_in_block = pos_ == 0;
+  if (!DecodeEntry(contents_, &pos_, first_in_block, &key_, &value_)) {
     Fail(table_->Corruption(
         table_->blocks_[block_].offset,
         "bad entry at byte " + std::to_string(entry_offset_) + " of the uncompressed block"));
+    return;
+  }
+  // DecodeEntry orders keys within a block only. A block's first key must also sort after the
+  // previous block's last key (the index's, checked equal to the block's at its end), or an
+  // iteration would go backwards and merges built on it would emit keys out of order.
+  if (first_in_block && block_ > 0 && std::string_view(key_) <= table_->LastKey(block_ - 1)) {
+    Fail(table_->Corruption(table_->blocks_[block_].offset,
+                            "first key of the block does not sort after the previous block"));
     return;
   }
   valid_ = true;
 }
 
 void SstableReader::Iterator::SeekToFirst() {
-  status_ = Status::Ok();
+  status_ = table_->unreadable_;
   valid_ = false;
   if (table_->blocks_.empty()) return;
   if (LoadBlock(0)) ParseNext();
 }
 
 void SstableReader::Iterator::Seek(std::string_view target) {
-  status_ = Status::Ok();
+  status_ = table_->unreadable_;
   valid_ = false;
   const size_t b = table_->FindBlock(target);
   if (b == table_->blocks_.size()) return;

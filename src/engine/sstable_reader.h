@@ -21,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -40,8 +41,16 @@ class SstableReader {
   // Opens a table of file_size bytes (the caller knows it from the manifest or GetFileSize).
   // `name` is used in error messages only (a file name or path). On success *out owns the
   // reader, which owns `file`; on error *out is untouched.
+  // allow_bad_filter: a filter block that fails its checks does not fail the open; the reader
+  // then answers "may contain" for every key (no false negative, only lost skips) and
+  // filter_status() holds the error. The engine opens its tables so (a damaged filter costs
+  // nothing but reads); checks that must see every byte leave it false.
   static Status Open(std::unique_ptr<RandomAccessFile> file, uint64_t file_size, std::string name,
-                     std::unique_ptr<SstableReader>* out);
+                     std::unique_ptr<SstableReader>* out, bool allow_bad_filter = false);
+  // A stand-in for a table whose footer or index cannot be read (docs/sstable-format.md,
+  // "Damaged tables"): no blocks, no filter, and every Get or iterator positioning fails with
+  // `why`, so each key the caller routes to it (by the manifest's key range) gets that error.
+  static std::unique_ptr<SstableReader> Unreadable(std::string name, Status why);
 
   SstableReader(const SstableReader&) = delete;
   SstableReader& operator=(const SstableReader&) = delete;
@@ -72,6 +81,20 @@ class SstableReader {
   // RANDOMKEY seeks to the key of a random block to pick a random key without reading blocks.
   std::string_view BlockLastKey(size_t i) const { return LastKey(i); }
   const std::string& name() const { return name_; }
+  // Where data block i is stored (its handle; the block occupies [offset, offset + size + 5)).
+  // REQUIRES: i < num_blocks().
+  uint64_t BlockOffset(size_t i) const { return blocks_[i].offset; }
+  uint64_t BlockSize(size_t i) const { return blocks_[i].size; }
+  // Reads data block i on its own and checks it whole (checksum, every entry, key order against
+  // the previous block's last key, last key = index key), then passes each entry to visit (may
+  // be empty) in order. Nothing is visited when the block is damaged. No cache. Damage scans and
+  // organic-check-sst use it to go on past a bad block. REQUIRES: i < num_blocks().
+  Status VisitBlock(size_t i, const std::function<void(std::string_view key,
+                                                       std::string_view value)>& visit) const;
+  // OK unless Open(allow_bad_filter) met a damaged filter block (then no filter is used).
+  const Status& filter_status() const { return filter_status_; }
+  // Not OK for a reader made by Unreadable.
+  const Status& unreadable() const { return unreadable_; }
 
  private:
   struct BlockInfo {
@@ -101,6 +124,8 @@ class SstableReader {
   std::string filter_;             // bloom filter bytes (empty: no filter)
   std::string index_keys_;         // concatenated last keys of all blocks
   std::vector<BlockInfo> blocks_;  // in file order; last keys strictly increasing
+  Status filter_status_;           // see filter_status()
+  Status unreadable_;              // see Unreadable(); file_ is null then
 
   friend class Iterator;
 };

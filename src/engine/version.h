@@ -23,6 +23,11 @@ namespace organic::engine {
 struct TableFile {
   ManifestTable meta;
   std::shared_ptr<const SstableReader> reader;
+  // Not OK: the table is damaged and set aside (docs/sstable-format.md, "Damaged tables"). It
+  // stays listed and readable where it can be (its bad parts answer their error) but is never a
+  // compaction input, so a bad block cannot make compaction fail over and over. Set by the
+  // loop in a new Version (a copy of this TableFile) at start-up or when a compaction met it.
+  Status damage;
 };
 using TableList = std::vector<std::shared_ptr<const TableFile>>;
 

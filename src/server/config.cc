@@ -199,14 +199,20 @@ void Config::Define() {
       [=](const std::vector<std::string>& args, std::string* error) {
         if (!one_arg(args, error)) return false;
         long double d;
-        if (!ParseLongDouble(args[0], &d) || !(d > 0) || d > 1) {
+        // The stored double must be in range too: a positive long double below the smallest
+        // double ("1e-400") rounds to 0, which CONFIG GET would then print and CONFIG SET
+        // refuse, and which would freeze the temperature (found by tests/fuzz/config_fuzz).
+        if (!ParseLongDouble(args[0], &d) || !(d > 0) || d > 1 ||
+            !(static_cast<double>(d) > 0)) {
           *error = "argument must be a number in (0, 1]";
           return false;
         }
         v->organic_ewma_alpha = static_cast<double>(d);
         return true;
       },
-      [=] { return FormatLongDouble(v->organic_ewma_alpha); }});
+      // %.17g, not FormatLongDouble's fixed 17 decimals, which prints any alpha below 5e-18
+      // as "0", a value CONFIG SET refuses (found by tests/fuzz/config_fuzz).
+      [=] { return FormatDouble(v->organic_ewma_alpha); }});
   add_int("lfu-log-factor", &v->lfu_log_factor, 0, INT32_MAX, true);
   add_int("lfu-decay-time", &v->lfu_decay_time, 0, INT32_MAX, true);
   directives_.push_back(Directive{

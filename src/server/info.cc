@@ -398,6 +398,11 @@ std::string Server::Info(const std::vector<std::string>& requested) {
     w.FieldI("organic_write_stall_usec", static_cast<int64_t>(stats_.write_stall_us));
     w.Field("organic_write_stalls_cut", stats_.write_stalls_cut);
     w.Field("organic_read_errors", es.read_errors);
+    // Damaged tables (docs/sstable-format.md): listed tables with an unreadable part, and
+    // replayed writes whose old record sat in an unreadable block (key counts inexact by up to
+    // that many until organic-check-sst --fix and a restart).
+    w.Field("organic_damaged_tables", engine_->DamagedTables());
+    w.Field("organic_replay_read_errors", es.replay_read_errors);
     w.Field("organic_sequence", engine_->sequence());
   }
   return w.out();

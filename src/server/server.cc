@@ -245,6 +245,16 @@ void Server::Execute(Connection* conn, std::span<const std::string> args) {
     stats_.error_counts[reply.last_error_code()]++;
     return;
   }
+  // The MemTables are full and the flush that would empty them fails (a full disk): writes
+  // would only grow memory past its bound. Redis refuses writes while its BGSAVE fails
+  // (stop-writes-on-bgsave-error); the same MISCONF class, worded for what happens here.
+  if ((spec->flags & commands::kWrite) && engine_->WritesRefusedForMemory()) {
+    reply.Error(FlushMisconfError(engine_->flush_error()));
+    stats_.commands[spec->id].rejected_calls++;
+    stats_.total_error_replies++;
+    stats_.error_counts[reply.last_error_code()]++;
+    return;
+  }
   current_client_ = conn;
   session.last_command = &spec->name;
   int64_t start = MonotonicUs();
@@ -303,7 +313,7 @@ bool Server::ShouldStallWrite(std::span<const std::string> args) {
   // write, not only once per iteration.
   const ConfigValues& cfg = config_->values();
   engine_->MaybeStartAutoFlush(cfg.auto_aof_rewrite_percentage, cfg.auto_aof_rewrite_min_size);
-  if (!engine_->WritesShouldStall()) return false;
+  if (!engine_->WritesShouldStall() || engine_->WritesRefusedForMemory()) return false;
   return stalled_.empty() || MonotonicUs() - stall_started_us_ <= kMaxWriteStallUs;
 }
 
@@ -319,7 +329,10 @@ void Server::MaybeEndWriteStall(bool force) {
   if (stalled_.empty()) return;
   int64_t waited = MonotonicUs() - stall_started_us_;
   bool too_long = waited > kMaxWriteStallUs;
-  if (!force && !too_long && engine_->WritesShouldStall()) return;
+  // A failed flush ends the wait too: the held writes are then refused (Execute).
+  if (!force && !too_long && engine_->WritesShouldStall() && !engine_->WritesRefusedForMemory()) {
+    return;
+  }
   if (too_long) stats_.write_stalls_cut++;
   stats_.write_stall_us += static_cast<uint64_t>(waited);
   std::vector<Connection*> resume;
@@ -366,6 +379,14 @@ std::string Server::MisconfError(const Status& wal_error) {
   std::string cause = wal_error.sys_errno() != 0 ? std::strerror(wal_error.sys_errno())
                                                  : wal_error.message();
   return "MISCONF Errors writing to the AOF file: " + cause;
+}
+
+std::string Server::FlushMisconfError(const Status& flush_error) {
+  std::string cause = flush_error.sys_errno() != 0 ? std::strerror(flush_error.sys_errno())
+                                                   : flush_error.ToString();
+  return "MISCONF Organic KV is unable to flush its full MemTables to disk (" + cause +
+         "). Commands that may modify the data set are disabled until a flush succeeds. "
+         "Please check the logs for details.";
 }
 
 void Server::HoldForWal(Connection* conn) {

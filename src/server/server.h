@@ -105,6 +105,8 @@ class Server : public commands::ServerApi {
   void MaybeStartPeriodicFlush();
   // "MISCONF Errors writing to the AOF file: <strerror>", Redis's refusal while the WAL fails.
   static std::string MisconfError(const Status& wal_error);
+  // The refusal while the MemTables are full and their flush fails (WritesRefusedForMemory).
+  static std::string FlushMisconfError(const Status& flush_error);
   // A connection whose replies include one of a WAL batch that failed: it sends nothing and
   // reads nothing until the WAL takes the batch again (ReleaseWalHeld).
   void HoldForWal(Connection* conn);

@@ -97,3 +97,23 @@ TEST_CASE("config: organic-block-cache-size and its automatic capacity") {
   CHECK(err == "argument must be a memory value");
   CHECK(c.values().organic_block_cache_size == 1024 * mb);  // unchanged by the failure
 }
+
+// Found by tests/fuzz/config_fuzz: "0.89998E-864" is a positive long double, so it passed the
+// (0, 1] check, but it rounds to the double 0, which was stored; CONFIG GET then printed "0"
+// and CONFIG SET refused its own output. Likewise CONFIG GET printed 1e-300 (a valid alpha)
+// as "0" with 17 fixed decimals.
+TEST_CASE("config: organic-ewma-alpha below the smallest double is refused, not stored as 0") {
+  Config c;
+  std::string err;
+  const double before = c.values().organic_ewma_alpha;
+  CHECK_FALSE(c.Set("organic-ewma-alpha", {"0.89998E-864"}, &err));
+  CHECK(err == "argument must be a number in (0, 1]");
+  CHECK(c.values().organic_ewma_alpha == before);
+  CHECK(c.Set("organic-ewma-alpha", {"1e-300"}, &err));  // tiny but a double: accepted
+  const std::string printed = c.Find("organic-ewma-alpha")->get();
+  CHECK(printed == "1e-300");
+  CHECK(c.Set("organic-ewma-alpha", {printed}, &err));
+  CHECK(c.values().organic_ewma_alpha == 1e-300);
+  CHECK(c.Set("organic-ewma-alpha", {"0.25"}, &err));
+  CHECK(c.Find("organic-ewma-alpha")->get() == "0.25");
+}

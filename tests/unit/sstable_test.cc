@@ -1,4 +1,5 @@
 #include <doctest/doctest.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -574,6 +575,64 @@ TEST_CASE("sstable: blocks that pass their checksum but do not decode are report
                        "undecodable zstd block");
     }
   }
+}
+
+// Found by tests/fuzz/sstable_reader_fuzz: each block was ordered and agreed with the index,
+// but a block's first key sorted before the previous block's last key, and iteration went
+// backwards ("a", "m", "b", "z").
+TEST_CASE("sstable: a block starting before the previous block's last key is reported") {
+  TempDir dir;
+  const std::string path = dir.File("t.sst");
+  SstableOptions options;
+  options.block_size = 28;  // two 14-byte entries per block: [a, m] [n, z]
+  options.bloom_bits_per_key = 0;
+  Build(path, {{"a", "0123456789"}, {"m", "1234567890"}, {"n", "2345678901"},
+               {"z", "3456789012"}},
+        options);
+  const std::string original = Slurp(path);
+  const uint64_t size0 = FirstBlockSize(original);
+  REQUIRE(size0 == 28);
+  REQUIRE(original[size0] == static_cast<char>(kSstableRawBlock));
+  // Block 1 starts right after block 0's trailer; its first key byte follows 3 length bytes.
+  const uint64_t block1 = size0 + kSstableBlockTrailerSize;
+  std::string unordered = original;
+  REQUIRE(unordered[block1 + 3] == 'n');
+  unordered[block1 + 3] = 'b';
+  ExpectCorruption(path, WithBlockType(unordered, block1, size0, kSstableRawBlock),
+                   "does not sort after the previous block");
+}
+
+// A zstd frame header may claim any content size up to kSstableMaxBlockContents (2 GiB). The
+// reader used to allocate (and zero) that much before decompressing a block of a few dozen
+// bytes. A zstd block yields at most 128 KiB from at least 3 bytes, so a larger claim is damage.
+TEST_CASE("sstable: a zstd frame claiming more than its bytes can hold is rejected first") {
+  TempDir dir;
+  const std::string path = dir.File("t.sst");
+  Entries e;
+  for (int i = 0; i < 40; ++i) e.emplace_back(Key16(i), std::string(50, 'z'));
+  Build(path, e);
+  const std::string original = Slurp(path);
+  const uint64_t size0 = FirstBlockSize(original);
+  REQUIRE(size0 >= 16);
+  REQUIRE(original[size0] == static_cast<char>(kSstableZstdBlock));
+  // Same size as block 0: magic, a header byte saying "single segment, 4-byte content size",
+  // the content size 2^31 - 1, then one last raw block holding the remaining bytes.
+  std::string frame = std::string("\x28\xb5\x2f\xfd\xa0\xff\xff\xff\x7f", 9);
+  const uint32_t raw_size = static_cast<uint32_t>(size0 - frame.size() - 3);
+  const uint32_t block_header = 1 | (raw_size << 3);  // last block, type raw
+  frame.append(reinterpret_cast<const char*>(&block_header), 3);
+  frame.append(raw_size, 'x');
+  REQUIRE(frame.size() == size0);
+  std::string claiming = original;
+  claiming.replace(0, size0, frame);
+
+  rusage before{};
+  getrusage(RUSAGE_SELF, &before);
+  ExpectCorruption(path, WithBlockType(claiming, 0, size0, kSstableZstdBlock),
+                   "bad zstd frame header");
+  rusage after{};
+  getrusage(RUSAGE_SELF, &after);
+  CHECK(after.ru_maxrss - before.ru_maxrss < 64 * 1024);  // KiB; the claim was 2 GiB
 }
 
 // --- Block cache -------------------------------------------------------------------------------
