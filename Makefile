@@ -67,7 +67,7 @@ TSAN_BUILD_DIR ?= build-tsan
 test-tsan: deps-build
 	cmake -S . -B $(TSAN_BUILD_DIR) -DCMAKE_BUILD_TYPE=Debug -DORGANIC_TSAN=ON
 	cmake --build $(TSAN_BUILD_DIR) -j$(JOBS) --target unit_tests
-	./$(TSAN_BUILD_DIR)/unit_tests -tc="engine:*,tiering:*,fault points:*,file:*,fault injection:*,wal:*,worker:*"
+	./$(TSAN_BUILD_DIR)/unit_tests -tc="engine:*,tiering:*,fault points:*,file:*,fault injection:*,wal:*,wal faults:*,flush faults:*,worker:*"
 
 # Every libFuzzer target (tests/fuzz) for FUZZ_SECONDS seconds under ASan + UBSan, built with
 # clang in build-fuzz; fails on any finding (docs/reliability.md, "Fuzzing").

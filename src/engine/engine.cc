@@ -570,6 +570,12 @@ void Engine::PollBackground() {
 bool Engine::StartFlush(Status* status, bool no_survivors) {
   *status = Status::Ok();
   if (flush_.running) return false;
+  // Before any side effect: a flush needs a new WAL generation, which a latched WAL error
+  // refuses.
+  if (!wal_->write_error().ok()) {
+    *status = wal_->write_error();
+    return false;
+  }
   AppendBatch();  // this command's earlier changes belong to the generation being frozen
   // Survivors of the previous flush not installed yet are dropped: their records are in the
   // tables, and a copy installed after this flush could be older than what this flush writes.
@@ -895,7 +901,9 @@ bool Engine::CompactionBehind() const {
 }
 
 bool Engine::MaybeStartAutoFlush(int percentage, uint64_t min_size) {
-  if (flush_.running) return false;
+  // While the WAL cannot be written no generation can start: nothing to try (writes are
+  // refused meanwhile, so memory does not grow).
+  if (flush_.running || !wal_->write_error().ok()) return false;
   // Without a budget nothing stalls writes, so deferring the flush would only grow the WAL.
   if (options_.memtable_budget != 0 && CompactionBehind()) return false;
   bool over_budget = options_.memtable_budget != 0 &&

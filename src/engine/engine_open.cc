@@ -170,6 +170,12 @@ Status Engine::Close() {
 
 Status Engine::Reload() {
   RETURN_IF_ERROR(WaitForBackground());
+  // Reopening reads the durable manifest: with a manifest write still failing, that is an
+  // older one than the Version in memory, and the retry after the reopen would write a
+  // manifest of the reloaded state and delete WAL generations it does not cover.
+  if (manifest_failed_) {
+    return Status::IOError("a manifest write failed and waits for its retry; see the log");
+  }
   Status st;
   if (!StartFlush(&st, /*no_survivors=*/true)) return st;
   RETURN_IF_ERROR(WaitForBackground());

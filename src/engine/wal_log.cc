@@ -180,10 +180,28 @@ Status WalLog::WriteUnflushed() {
   return Status::Ok();
 }
 
+Status WalLog::WriteBatch(bool* by_sync) {
+  RETURN_IF_ERROR(WriteUnflushed());
+  if (policy_ != FsyncPolicy::kAlways || synced_ >= flushed_) return Status::Ok();
+  *by_sync = true;
+  RETURN_IF_ERROR(writer_->Sync());
+  fsyncs_++;
+  synced_ = flushed_;
+  {
+    // Shared with everysec's bookkeeping, so that a policy change keeps it right.
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    if (shared_->failure.ok()) shared_->durable = std::max(shared_->durable, synced_);
+  }
+  last_sync_ms_->store(UnixTimeMs(), std::memory_order_relaxed);
+  return Status::Ok();
+}
+
 void WalLog::Latch(const Status& st, bool by_sync) {
+  // A failed fsync that follows a failed write still decides how the retry must go (it may
+  // not trust the failed generation's earlier records).
+  latched_by_sync_ = latched_by_sync_ || by_sync;
   if (!error_.ok()) return;
   error_ = st;
-  latched_by_sync_ = by_sync;
   last_write_status_ = st;
   last_error_ms_ = UnixTimeMs();
   failed_this_batch_ = true;
@@ -268,17 +286,8 @@ Status WalLog::FlushBatch() {
     failed_this_batch_ = false;
     return st;
   }
-  Status st = WriteUnflushed();
   bool by_sync = false;
-  if (st.ok() && policy_ == FsyncPolicy::kAlways && synced_ < flushed_) {
-    st = writer_->Sync();
-    by_sync = true;
-    if (st.ok()) {
-      fsyncs_++;
-      synced_ = flushed_;
-      last_sync_ms_->store(UnixTimeMs(), std::memory_order_relaxed);
-    }
-  }
+  Status st = WriteBatch(&by_sync);
   if (!st.ok()) {
     Latch(st, by_sync);
     failed_this_batch_ = false;
@@ -324,6 +333,10 @@ Status WalLog::SyncNow() {
   fsyncs_++;
   synced_ = flushed_;
   last_sync_ms_->store(UnixTimeMs(), std::memory_order_relaxed);
+  {
+    std::lock_guard<std::mutex> lock(shared_->mu);
+    if (shared_->failure.ok()) shared_->durable = std::max(shared_->durable, synced_);
+  }
   TrimRetained(flushed_);
   return Status::Ok();
 }
@@ -333,16 +346,8 @@ Status WalLog::NewGeneration() {
   // The retired file gets the batch so far now. In `always` mode it is fsynced here too: the
   // batch's replies go out once the new file is fsynced, and must not depend on a worker
   // fsync of the old one. Otherwise its fsync runs on the worker, ahead of queued flushes.
-  Status st = WriteUnflushed();
   bool by_sync = false;
-  if (st.ok() && policy_ == FsyncPolicy::kAlways && synced_ < flushed_) {
-    st = writer_->Sync();
-    by_sync = true;
-    if (st.ok()) {
-      fsyncs_++;
-      synced_ = flushed_;
-    }
-  }
+  Status st = WriteBatch(&by_sync);
   if (!st.ok()) {
     Latch(st, by_sync);
     return st;
@@ -392,11 +397,15 @@ Status WalLog::RetryAfterWriteError() {
   // last good worker fsync (after a failed fsync the kernel may have dropped them; after a
   // failed write, the failed generation will never be fsynced again).
   uint64_t from = retained_start_;
-  if (policy_ == FsyncPolicy::kEverySec) {
+  // (Whatever the policy now: CONFIG SET appendfsync may have changed it since the failure.
+  // Under `no` nothing was promised against a power cut.)
+  if (policy_ != FsyncPolicy::kNo) {
     uint64_t durable;
     {
       std::lock_guard<std::mutex> lock(shared_->mu);
       durable = shared_->durable;
+      // A worker fsync that failed after the error latched still counts.
+      if (!shared_->failure.ok()) latched_by_sync_ = true;
     }
     // After a failed write (a full disk) the failed generation's flushed records are still
     // there to fsync, which costs no space; after a failed fsync only a rewrite is safe (the
@@ -521,6 +530,12 @@ Status WalLog::RemoveGenerationsBefore(uint64_t generation) {
   }
   generations_ = kept;
   return fs_->SyncDir(dir_);
+}
+
+uint64_t WalLog::durable_position() const {
+  if (policy_ == FsyncPolicy::kAlways) return synced_;
+  std::lock_guard<std::mutex> lock(shared_->mu);
+  return shared_->durable;
 }
 
 uint64_t WalLog::current_size() const { return writer_ == nullptr ? 0 : writer_->size(); }

@@ -109,6 +109,11 @@ class WalLog {
   const Status& last_write_status() const { return last_write_status_; }
   // Bytes of framed records kept until durable (INFO organic).
   uint64_t retained_bytes() const { return retained_.size(); }
+  // Positions in the stream of framed records appended since Recover: its end, and how much
+  // of it a completed fsync (or a retry) made durable. everysec: the gap is what a power cut
+  // may lose.
+  uint64_t appended_position() const { return appended_; }
+  uint64_t durable_position() const;
   uint64_t write_errors() const { return write_errors_; }
 
  private:
@@ -126,6 +131,9 @@ class WalLog {
   Status OpenForAppend(uint64_t generation, bool append);
   // Hands the records not yet flushed to the current writer and flushes it.
   Status WriteUnflushed();
+  // WriteUnflushed, then under `always` the fsync; *by_sync tells whether a failure may
+  // have come from the fsync.
+  Status WriteBatch(bool* by_sync);
   // Latches st: writes are refused until RetryAfterWriteError succeeds. by_sync: an fsync
   // failed (or may have: the data written before it cannot be trusted to be on disk).
   void Latch(const Status& st, bool by_sync);

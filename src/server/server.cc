@@ -248,7 +248,9 @@ void Server::Execute(Connection* conn, std::span<const std::string> args) {
   // The MemTables are full and the flush that would empty them fails (a full disk): writes
   // would only grow memory past its bound. Redis refuses writes while its BGSAVE fails
   // (stop-writes-on-bgsave-error); the same MISCONF class, worded for what happens here.
-  if ((spec->flags & commands::kWrite) && engine_->WritesRefusedForMemory()) {
+  // Only commands that may grow memory (deny-oom, as Redis's OOM rule): DEL, UNLINK and
+  // FLUSHALL stay allowed, so an operator can make room.
+  if ((spec->flags & commands::kDenyOom) && engine_->WritesRefusedForMemory()) {
     reply.Error(FlushMisconfError(engine_->flush_error()));
     stats_.commands[spec->id].rejected_calls++;
     stats_.total_error_replies++;

@@ -5,10 +5,13 @@
 #include <doctest/doctest.h>
 
 #include <cerrno>
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "engine/engine.h"
+#include "fault_test_support.h"
 #include "test_files.h"
 #include "util/file.h"
 
@@ -16,30 +19,16 @@ using namespace organic;
 using namespace organic::engine;
 
 namespace {
+using testing::Fault;
+using testing::FaultOp;
 using testing::TempDir;
-using Fault = FaultInjectionFileSystem::Fault;
-using FaultOp = FaultInjectionFileSystem::FaultOp;
 
 std::unique_ptr<Engine> OpenOn(const std::string& dir, FileSystem* fs, uint64_t budget) {
-  EngineOptions o;
-  o.dir = dir;
-  o.databases = 1;
-  o.fs = fs;
-  o.fsync = FsyncPolicy::kAlways;
-  o.memtable_budget = budget;
-  o.memory_unlimited = budget == 0;
-  auto e = std::make_unique<Engine>(o);
-  Status st = e->Open();
-  REQUIRE_MESSAGE(st.ok(), st.ToString());
-  return e;
+  return testing::OpenEngineOn(dir, fs, FsyncPolicy::kAlways, 1, budget);
 }
 
 Fault MakeFault(FaultOp op, const std::string& path) {
-  Fault f;
-  f.op = op;
-  f.error = ENOSPC;
-  f.path_contains = path;
-  return f;
+  return testing::MakeFault(op, ENOSPC, path);
 }
 
 void PutKeys(Engine& e, int from, int to, size_t value_size = 100) {
@@ -178,4 +167,39 @@ TEST_CASE("flush faults: with a budget, a failing flush and full MemTables refus
   }
   CHECK_FALSE(e->WritesRefusedForMemory());
   CHECK(e->KeyCount(0) == static_cast<uint64_t>(written));
+}
+
+TEST_CASE("flush faults: a failed compaction write backs off, keeps its inputs, then succeeds") {
+  TempDir dir;
+  FaultInjectionFileSystem fs(DefaultFileSystem());
+  auto e = OpenOn(dir.path(), &fs, 0);
+  // Four flushes make four level-0 tables (sst-1 .. sst-4): the fourth install starts a
+  // compaction whose output is sst-5, which cannot be written.
+  Fault f = MakeFault(FaultOp::kWrite, "sst-5");
+  fs.InjectFault(f);
+  for (int round = 0; round < 4; round++) {
+    PutKeys(*e, round * 10, round * 10 + 40);  // overlapping ranges
+    REQUIRE(e->Flush().ok());
+  }
+  Settle(*e);
+  CHECK(e->stats().compaction_errors == 1);
+  CHECK(e->stats().compactions == 0);
+  CHECK(e->version()->dbs[0]->levels[0].size() == 4);  // the inputs stay in force
+  // Backing off: not retried at the next cron tick (it would be, every 100 ms, before).
+  CHECK_FALSE(e->MaybeStartCompaction());
+  CHECK(e->Get(0, "k0", LookupMode::kRead).has_value());
+  // After the back-off (1 s for the first failure) the retry writes a new table number.
+  for (int i = 0; i < 300 && e->stats().compactions == 0; i++) {
+    e->MaybeStartCompaction();
+    Settle(*e);
+    if (e->stats().compactions == 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+  CHECK(e->stats().compactions == 1);
+  CHECK(e->KeyCount(0) == 70);
+  REQUIRE(e->Close().ok());
+  auto reopened = OpenOn(dir.path(), &fs, 0);
+  CHECK(reopened->KeyCount(0) == 70);
+  CHECK(reopened->Get(0, "k69", LookupMode::kRead).has_value());
 }
