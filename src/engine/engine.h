@@ -482,6 +482,11 @@ class Engine {
   std::unique_ptr<BlockCache> block_cache_;
   BackgroundWorker worker_;
   bool worker_hurry_ = false;  // what PollBackground last passed to worker_.SetHurry
+  // The WAL's own thread (everysec fsyncs, a rotation's directory fsync and the retired
+  // generation's last fsync): on worker_ they could not start before the flush or compaction
+  // running there ends (seconds for a large level), and everysec promises ~1 s. At the loop's
+  // priority: it waits on the disk, not the CPU.
+  BackgroundWorker wal_worker_;
   std::unique_ptr<WalLog> wal_;
   std::vector<Database> dbs_;
 

@@ -116,7 +116,9 @@ Status Engine::Open() {
     }
   }
   worker_.Start();
-  wal_ = std::make_unique<WalLog>(fs_, options_.dir, options_.fsync, &worker_);
+  wal_worker_.Start();
+  wal_worker_.SetHurry(true);
+  wal_ = std::make_unique<WalLog>(fs_, options_.dir, options_.fsync, &wal_worker_);
   replaying_ = true;
   // Sequence numbers rise through the log. A mutation not above the last one replayed is a
   // second copy that a retry after a WAL write error wrote to a new generation (wal_log.h):
@@ -162,6 +164,7 @@ Status Engine::Close() {
   open_ = false;
   Status st = wal_->SyncNow();
   if (expire_rebuild_cancel_) expire_rebuild_cancel_->store(true);
+  wal_worker_.Stop();  // its queued fsyncs and closes run first
   worker_.Stop();
   std::lock_guard lock(done_mu_);
   done_.clear();
