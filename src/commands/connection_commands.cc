@@ -308,8 +308,12 @@ void ClientKillCommand(CommandContext& ctx) {
 }
 
 void ClientNoEvictCommand(CommandContext& ctx) {
-  if (ArgIs(ctx.args[2], "on") || ArgIs(ctx.args[2], "off")) ctx.reply->Ok();
-  else ctx.reply->Error(protocol::kSyntaxErr);
+  if (ArgIs(ctx.args[2], "on") || ArgIs(ctx.args[2], "off")) {
+    ctx.session->no_evict = ArgIs(ctx.args[2], "on");
+    ctx.reply->Ok();
+  } else {
+    ctx.reply->Error(protocol::kSyntaxErr);
+  }
 }
 
 void ClientHelpCommand(CommandContext& ctx) {
@@ -353,11 +357,12 @@ std::string FormatClientLine(const ClientInfo& info, int64_t now_ms) {
   char buf[512];
   snprintf(buf, sizeof(buf),
            "id=%" PRIu64 " addr=%s laddr=%s fd=%d name=%s age=%" PRId64 " idle=%" PRId64
-           " flags=N db=%d sub=0 psub=0 ssub=0 multi=-1 qbuf=%" PRIu64 " qbuf-free=%" PRIu64
+           " flags=%s db=%d sub=0 psub=0 ssub=0 multi=-1 qbuf=%" PRIu64 " qbuf-free=%" PRIu64
            " argv-mem=0 multi-mem=0 rbs=16384 rbp=0 obl=0 oll=0 omem=%" PRIu64
            " tot-mem=%" PRIu64 " events=r cmd=%s user=default redir=-1 resp=%d",
            s.id, s.addr.c_str(), s.laddr.c_str(), s.fd, s.name.c_str(),
-           (now_ms - s.created_ms) / 1000, (now_ms - s.last_interaction_ms) / 1000, s.db,
+           (now_ms - s.created_ms) / 1000, (now_ms - s.last_interaction_ms) / 1000,
+           s.no_evict ? "e" : "N", s.db,
            info.query_buffer_bytes, info.query_buffer_free, info.output_buffer_bytes,
            info.total_memory, s.last_command == nullptr ? "NULL" : s.last_command->c_str(), s.resp);
   return std::string(buf) + " lib-name=" + s.lib_name + " lib-ver=" + s.lib_ver;

@@ -24,6 +24,7 @@ struct Session {
   // table (which outlives every session), so recording it costs no copy per command.
   const std::string* last_command = nullptr;
   bool close_after_reply = false;  // QUIT, or CLIENT KILL of oneself
+  bool no_evict = false;           // CLIENT NO-EVICT on: exempt from maxmemory-clients eviction
   bool in_reset = false;
 };
 

@@ -61,6 +61,76 @@ std::vector<std::string> SplitMultiArg(const std::string& value) {
   }
 }
 
+bool ParseOutputBufferLimits(const std::vector<std::string>& args,
+                             ConfigValues::OutputBufferLimit limits[ConfigValues::kObufClasses],
+                             std::string* error) {
+  if (args.size() % 4 != 0) {
+    *error = "Wrong number of arguments in buffer limit configuration.";
+    return false;
+  }
+  ConfigValues::OutputBufferLimit parsed[ConfigValues::kObufClasses];
+  for (int i = 0; i < ConfigValues::kObufClasses; i++) parsed[i] = limits[i];
+  for (size_t i = 0; i < args.size(); i += 4) {
+    std::string cls = ToLowerAscii(args[i]);
+    int index = cls == "normal"                        ? ConfigValues::kObufNormal
+                : cls == "slave" || cls == "replica"   ? ConfigValues::kObufReplica
+                : cls == "pubsub"                      ? ConfigValues::kObufPubsub
+                                                       : -1;
+    // Redis checks the class before the numbers ("foo x 2 3" is an invalid class).
+    if (index < 0) {
+      *error = "Invalid client class specified in buffer limit configuration.";
+      return false;
+    }
+    ConfigValues::OutputBufferLimit l;
+    if (!ParseMemory(args[i + 1], &l.hard) || !ParseMemory(args[i + 2], &l.soft) ||
+        !ParseSaveNumber(args[i + 3], &l.soft_seconds) || l.soft_seconds < 0) {
+      *error = "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
+      return false;
+    }
+    parsed[index] = l;
+  }
+  for (int i = 0; i < ConfigValues::kObufClasses; i++) limits[i] = parsed[i];
+  return true;
+}
+
+std::string FormatOutputBufferLimits(
+    const ConfigValues::OutputBufferLimit limits[ConfigValues::kObufClasses]) {
+  static const char* kNames[] = {"normal", "slave", "pubsub"};
+  std::string out;
+  for (int i = 0; i < ConfigValues::kObufClasses; i++) {
+    if (i > 0) out += ' ';
+    out += std::string(kNames[i]) + " " + std::to_string(limits[i].hard) + " " +
+           std::to_string(limits[i].soft) + " " + std::to_string(limits[i].soft_seconds);
+  }
+  return out;
+}
+
+bool ParseMemoryOrPercent(const std::string& value, uint64_t* bytes, int* percent,
+                          std::string* error) {
+  if (!value.empty() && value.back() == '%') {
+    int64_t p;
+    if (!ParseSaveNumber(value.substr(0, value.size() - 1), &p) || value.size() == 1 || p < 0) {
+      *error = "argument must be a memory or percent value";
+      return false;
+    }
+    if (p > 100) {
+      *error = "percentage argument must be less or equal to 100";
+      return false;
+    }
+    *percent = static_cast<int>(p);
+    *bytes = 0;
+    return true;
+  }
+  uint64_t n;
+  if (!ParseMemory(value, &n) || n > static_cast<uint64_t>(INT64_MAX)) {
+    *error = "argument must be a memory or percent value";
+    return false;
+  }
+  *bytes = n;
+  *percent = 0;
+  return true;
+}
+
 Config::Config() { Define(); }
 
 void Config::Define() {
@@ -176,6 +246,21 @@ void Config::Define() {
   add_string("requirepass", &v->requirepass, true);
   add_int("databases", &v->databases, 1, 1 << 20, false);
   add_int("maxclients", &v->maxclients, 1, 1000000, true);
+  {
+    // At run time a higher maxclients needs file descriptors: the server's hook raises the
+    // limit or refuses (the old value is restored), as Redis does.
+    Directive& d = directives_.back();
+    auto parse = d.set;
+    d.set = [this, v, parse](const std::vector<std::string>& args, std::string* error) {
+      int old = v->maxclients;
+      if (!parse(args, error)) return false;
+      if (maxclients_hook && v->maxclients > old && !maxclients_hook(v->maxclients, error)) {
+        v->maxclients = old;
+        return false;
+      }
+      return true;
+    };
+  }
   add_int("timeout", &v->timeout, 0, INT32_MAX, true);
   add_int("tcp-keepalive", &v->tcp_keepalive, 0, INT32_MAX, true);
   add_enum("appendfsync", &v->appendfsync, {"always", "everysec", "no"}, true);
@@ -248,26 +333,22 @@ void Config::Define() {
   directives_.push_back(Directive{
       "client-output-buffer-limit", Type::kMulti, true,
       [=](const std::vector<std::string>& args, std::string* error) {
-        if (args.empty() || args.size() % 4 != 0) {
-          *error = "Wrong number of arguments in buffer limit configuration.";
-          return false;
-        }
-        for (size_t i = 0; i < args.size(); i += 4) {
-          std::string cls = ToLowerAscii(args[i]);
-          uint64_t hard, soft;
-          int64_t secs;
-          if ((cls != "normal" && cls != "slave" && cls != "replica" && cls != "pubsub") ||
-              !ParseMemory(args[i + 1], &hard) || !ParseMemory(args[i + 2], &soft) ||
-              !ParseInt64(args[i + 3], &secs) || secs < 0) {
-            *error = "Invalid client class specified in buffer limit configuration.";
-            return false;
-          }
-          if (cls == "normal") v->client_output_buffer_limit_normal = hard;
-        }
-        v->client_output_buffer_limit = Join(args, " ");
-        return true;
+        return ParseOutputBufferLimits(args, v->client_output_buffer_limits, error);
       },
-      [=] { return v->client_output_buffer_limit; }});
+      [=] { return FormatOutputBufferLimits(v->client_output_buffer_limits); }});
+  directives_.push_back(Directive{
+      "maxmemory-clients", Type::kMemory, true,
+      [=](const std::vector<std::string>& args, std::string* error) {
+        if (!one_arg(args, error)) return false;
+        return ParseMemoryOrPercent(args[0], &v->maxmemory_clients,
+                                    &v->maxmemory_clients_percent, error);
+      },
+      [=] {
+        if (v->maxmemory_clients_percent > 0) {
+          return std::to_string(v->maxmemory_clients_percent) + "%";
+        }
+        return std::to_string(v->maxmemory_clients);
+      }});
   add_bool("lazyfree-lazy-user-flush", &v->lazyfree_lazy_user_flush, true);
   add_int("active-expire-effort", &v->active_expire_effort, 1, 10, true);
   add_int64("slowlog-log-slower-than", &v->slowlog_log_slower_than, -1, INT64_MAX, true);

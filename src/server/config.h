@@ -50,8 +50,27 @@ struct ConfigValues {
   bool daemonize = false;
   std::string pidfile;
   int tcp_backlog = 511;
-  uint64_t client_output_buffer_limit_normal = 0;  // hard limit bytes; 0 = none (Redis)
-  std::string client_output_buffer_limit = "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60";
+  // client-output-buffer-limit, per class as Redis keeps it (normal, slave, pubsub), Redis's
+  // defaults. Only normal applies here (no replicas, no pub/sub); the others are kept so CONFIG
+  // GET/SET round-trip as with redis-server. 0 = no limit.
+  struct OutputBufferLimit {
+    uint64_t hard = 0;         // close as soon as the unsent output exceeds it
+    uint64_t soft = 0;         // close once over it for more than soft_seconds in a row
+    int64_t soft_seconds = 0;
+  };
+  enum OutputBufferClass { kObufNormal = 0, kObufReplica = 1, kObufPubsub = 2, kObufClasses = 3 };
+  OutputBufferLimit client_output_buffer_limits[kObufClasses] = {
+      {0, 0, 0}, {256ull << 20, 64ull << 20, 60}, {32ull << 20, 8ull << 20, 60}};
+  // maxmemory-clients (Redis 7): the memory all clients together may use (query buffers,
+  // output buffers, pending input); past it the biggest clients are disconnected (client
+  // eviction, server/client_limits.cc). Either bytes or, with maxmemory_clients_percent > 0,
+  // that percentage of maxmemory (0 while maxmemory is 0). 0 = no bound, as Redis's default.
+  // Organic's default is 512 MB: with the default configuration the sum of every client's
+  // buffers stays under it whatever the clients do (thousands that never read, 200 pipelining
+  // 1 MB replies), which keeps the whole server under 1 GB of RSS, and a single command with an
+  // argument or a reply of a few hundred MB still fits (docs/reliability.md).
+  uint64_t maxmemory_clients = 512ull * 1024 * 1024;
+  int maxmemory_clients_percent = 0;
   bool lazyfree_lazy_user_flush = false;
   int active_expire_effort = 1;
   int64_t slowlog_log_slower_than = 10000;
@@ -98,6 +117,18 @@ struct ConfigValues {
   //  - a Redis policy with maxmemory (a pure cache: the data is in memory, tables hold only
   //    what SAVE, BGSAVE or the WAL-size rule flushed): 0, no cache. Its blocks would count in
   //    used_memory and make the server evict keys to keep copies of tables.
+  // The client memory bound in bytes (maxmemory-clients resolved against maxmemory); 0 = none.
+  // As Redis, a bound under 128 KB is raised to 128 KB: a mistaken tiny value must not cut
+  // off every client, the one that could set it back included (checked against redis-server:
+  // with 1 KB, idle clients of ~20 KB each are evicted only once they add up past ~128 KB).
+  uint64_t EffectiveMaxmemoryClients() const {
+    uint64_t bytes = maxmemory_clients_percent > 0
+                         ? maxmemory / 100 * static_cast<uint64_t>(maxmemory_clients_percent)
+                         : maxmemory_clients;
+    if (bytes == 0) return 0;
+    return bytes < 128 * 1024 ? 128 * 1024 : bytes;
+  }
+
   uint64_t EffectiveBlockCacheSize() const {
     if (organic_block_cache_size != 0) return organic_block_cache_size;
     if (maxmemory == 0) return 64ull * 1024 * 1024;
@@ -138,6 +169,10 @@ class Config {
 
   const std::string& config_file() const { return config_file_; }
 
+  // Set by the running server: CONFIG SET maxclients asks it to raise the open files limit
+  // (Redis's adjustOpenFilesLimit); false + *error keeps the old value. Unset while loading.
+  std::function<bool(int maxclients, std::string* error)> maxclients_hook;
+
  private:
   void Define();
   std::vector<Directive> directives_;
@@ -151,5 +186,19 @@ bool SplitConfigLine(const std::string& line, std::vector<std::string>* words);
 // --save "1 5") at every space, as Redis (sdssplitlen): "" gives no words, "a  b" gives an empty
 // word between a and b (which the directive then rejects, as Redis does).
 std::vector<std::string> SplitMultiArg(const std::string& value);
+
+// client-output-buffer-limit as Redis parses it: groups of <class> <hard> <soft> <soft-seconds>
+// (class normal, slave|replica or pubsub; memory units allowed). Every group is checked before
+// any applies; an empty list changes nothing. False + *error (Redis's text) on bad input.
+bool ParseOutputBufferLimits(const std::vector<std::string>& args,
+                             ConfigValues::OutputBufferLimit limits[ConfigValues::kObufClasses],
+                             std::string* error);
+// Redis's CONFIG GET form: "normal <hard> <soft> <secs> slave ... pubsub ...", in bytes.
+std::string FormatOutputBufferLimits(
+    const ConfigValues::OutputBufferLimit limits[ConfigValues::kObufClasses]);
+// A memory-or-percent value (maxmemory-clients): "10%" gives *percent = 10 (0..100), else a
+// memory value in *bytes with *percent = 0 ("0%" reads as 0 bytes, as Redis).
+bool ParseMemoryOrPercent(const std::string& value, uint64_t* bytes, int* percent,
+                          std::string* error);
 
 }  // namespace organic

@@ -11,9 +11,10 @@
 namespace organic {
 
 namespace {
-// Reading pauses while a client has this much output the kernel has not taken (a client that
-// never reads its replies cannot grow our memory without bound); it resumes once drained.
-constexpr size_t kPauseReadingOutputBytes = 64 * 1024 * 1024;
+// An output buffer emptied by a write keeps at most this much capacity: an idle client should
+// not hold on to the memory of its biggest reply (it counts in maxmemory-clients), and steady
+// small replies never reallocate.
+constexpr size_t kRetainedOutputCapacity = 64 * 1024;
 
 std::string FormatAddress(const sockaddr_storage& ss) {
   char host[INET6_ADDRSTRLEN] = "?";
@@ -63,9 +64,25 @@ void Connection::Start() {
   UpdateReadState();
 }
 
+size_t Connection::memory_usage() const {
+  return sizeof(Connection) + parser_.buffered_bytes() + pending_input_.capacity() +
+         out_.capacity() + inflight_.capacity();
+}
+
+void Connection::AccountMemory() {
+  size_t now = closing_ ? 0 : memory_usage();
+  server_->clients_memory() += now;
+  server_->clients_memory() -= accounted_memory_;
+  accounted_memory_ = now;
+}
+
+bool Connection::over_pause_threshold() const {
+  return output_bytes() >= server_->ClientPauseThreshold();
+}
+
 void Connection::UpdateReadState() {
   bool want = !closing_ && !close_when_flushed_ && !held_command_ && !held_for_wal_ &&
-              output_bytes() < kPauseReadingOutputBytes;
+              !deferred_ && !over_pause_threshold();
   if (want && !reading_) {
     uv_read_start(reinterpret_cast<uv_stream_t*>(&handle_), OnAlloc, OnRead);
     reading_ = true;
@@ -105,9 +122,16 @@ void Connection::OnData(const char* data, size_t len) {
   }
   size_t offset = 0;
   while (offset < len && !closing_ && !close_when_flushed_) {
-    if (output_bytes() >= kPauseReadingOutputBytes) {
+    if (over_pause_threshold()) {
       // Back-pressure: run no more commands until this client reads its replies.
       pending_input_.assign(data + offset, len - offset);
+      break;
+    }
+    if (server_->IterationBudgetSpent()) {
+      // Fairness: this iteration produced enough replies; go on in the next one.
+      pending_input_.assign(data + offset, len - offset);
+      deferred_ = true;
+      server_->Defer(this);
       break;
     }
     size_t consumed = 0;
@@ -123,8 +147,15 @@ void Connection::OnData(const char* data, size_t len) {
         server_->AddStalled(this);
         break;
       }
+      const size_t out_before = out_.size();
       server_->Execute(this, args);
+      if (out_.size() > out_before) server_->ChargeOutput(out_.size() - out_before);
       if (session_.close_after_reply) close_when_flushed_ = true;
+      // Limits are checked per command, not per read: one read of pipelined GETs can produce
+      // many MB of replies, and hundreds of clients do that in the same loop iteration.
+      AccountMemory();
+      if (server_->CheckOutputBufferLimits(this)) break;
+      server_->EnforceClientMemory();
     } else if (r == protocol::RequestParser::Result::kError) {
       out_ += "-ERR ";
       out_ += parser_.error();
@@ -147,6 +178,8 @@ void Connection::OnData(const char* data, size_t len) {
     Close(false);
     return;
   }
+  AccountMemory();
+  server_->EnforceClientMemory();  // may close this client: the calls below then do nothing
   if (!out_.empty() || close_when_flushed_) server_->QueueWrite(this);
   UpdateReadState();
 }
@@ -164,13 +197,17 @@ void Connection::FlushOutput() {
     server_->stats().total_net_output_bytes += static_cast<uint64_t>(written);
     if (static_cast<size_t>(written) == out_.size()) {
       out_.clear();
-      if (out_.capacity() > 1024 * 1024) std::string().swap(out_);
+      if (out_.capacity() > kRetainedOutputCapacity) std::string().swap(out_);
     } else {
-      // Hand the rest to libuv; new replies keep accumulating in out_ meanwhile.
-      inflight_.assign(out_, static_cast<size_t>(written), std::string::npos);
+      // Hand the rest to libuv; new replies keep accumulating in out_ meanwhile. The buffer
+      // moves rather than being copied: a client that does not read may hold tens of MB here.
+      inflight_.swap(out_);
+      inflight_offset_ = static_cast<size_t>(written);
       out_.clear();
+      if (out_.capacity() > kRetainedOutputCapacity) std::string().swap(out_);
       write_in_flight_ = true;
-      uv_buf_t rest = uv_buf_init(inflight_.data(), static_cast<unsigned>(inflight_.size()));
+      uv_buf_t rest = uv_buf_init(inflight_.data() + inflight_offset_,
+                                  static_cast<unsigned>(inflight_.size() - inflight_offset_));
       write_req_.data = this;
       if (uv_write(&write_req_, reinterpret_cast<uv_stream_t*>(&handle_), &rest, 1,
                    OnWriteDone) != 0) {
@@ -180,14 +217,8 @@ void Connection::FlushOutput() {
       }
     }
   }
-  uint64_t hard_limit = server_->config().values().client_output_buffer_limit_normal;
-  if (hard_limit > 0 && output_bytes() > hard_limit) {
-    Log(LogLevel::kWarning, "Client id=%llu addr=%s closed for overcoming of output buffer limits.",
-        static_cast<unsigned long long>(session_.id), session_.addr.c_str());
-    server_->stats().client_output_buffer_limit_disconnections++;
-    Close(false);
-    return;
-  }
+  AccountMemory();
+  if (server_->CheckOutputBufferLimits(this)) return;
   if (close_when_flushed_ && !write_in_flight_ && out_.empty()) {
     Close(false);
     return;
@@ -198,10 +229,14 @@ void Connection::FlushOutput() {
 void Connection::OnWriteDone(uv_write_t* req, int status) {
   auto* self = static_cast<Connection*>(req->data);
   self->write_in_flight_ = false;
-  if (status == 0) self->server_->stats().total_net_output_bytes += self->inflight_.size();
+  if (status == 0) {
+    self->server_->stats().total_net_output_bytes += self->inflight_.size() - self->inflight_offset_;
+  }
   self->inflight_.clear();
-  if (self->inflight_.capacity() > 1024 * 1024) std::string().swap(self->inflight_);
+  self->inflight_offset_ = 0;
+  if (self->inflight_.capacity() > kRetainedOutputCapacity) std::string().swap(self->inflight_);
   if (self->closing_) return;
+  self->AccountMemory();
   if (status < 0) {
     self->Close(false);
     return;
@@ -212,11 +247,18 @@ void Connection::OnWriteDone(uv_write_t* req, int status) {
   self->UpdateReadState();
 }
 
+void Connection::ResumeDeferred() {
+  deferred_ = false;
+  UpdateReadState();  // reads again, and runs pending_input_ first
+}
+
 void Connection::ResumeAfterStall() {
   if (!held_command_ || closing_) return;
   held_command_ = false;
   server_->Execute(this, std::span<const std::string>(parser_.args(), parser_.argc()));
   if (session_.close_after_reply) close_when_flushed_ = true;
+  AccountMemory();
+  if (server_->CheckOutputBufferLimits(this)) return;
   if (!out_.empty() || close_when_flushed_) server_->QueueWrite(this);
   if (!pending_input_.empty() && !close_when_flushed_) OnData("", 0);
   UpdateReadState();
@@ -230,6 +272,7 @@ void Connection::Close(bool graceful) {
     return;
   }
   closing_ = true;
+  AccountMemory();  // closing: its share drops to 0 (the buffers go with the object, soon)
   if (reading_) {
     uv_read_stop(reinterpret_cast<uv_stream_t*>(&handle_));
     reading_ = false;

@@ -53,8 +53,24 @@ class Connection {
   bool held_for_wal() const { return held_for_wal_; }
   bool has_pending_output() const { return !out_.empty(); }
   bool closing() const { return closing_; }
-  size_t output_bytes() const { return out_.size() + inflight_.size(); }
+  size_t output_bytes() const { return out_.size() + inflight_.size() - inflight_offset_; }
+  // Query buffer as CLIENT LIST's qbuf: a partial command plus input read but not yet run.
+  size_t query_bytes() const { return parser_.buffered_bytes() + pending_input_.size(); }
+  // What this client costs in memory (CLIENT LIST tot-mem, maxmemory-clients): the object,
+  // the partial command, the buffers' allocated capacity (what is resident, not what is used).
+  size_t memory_usage() const;
+  // Brings the server's sum of all clients' memory (Server::clients_memory) up to date with
+  // this client's current usage. Called wherever the buffers change size.
+  void AccountMemory();
+  // The client no longer reads: reading stops while its output is at or above this many bytes
+  // (Server::ClientPauseThreshold; lower while all clients together use much memory).
+  bool over_pause_threshold() const;
+  // Runs the input kept when the iteration's output budget ran out (Server::ResumeDeferred).
+  void ResumeDeferred();
   bool queued_for_write = false;  // owned by Server: in its pending-write list
+  // Owned by the server's output-buffer-limit check: the second (unix time) since which the
+  // output has been over the soft limit without a break; 0 = not over it.
+  int64_t obuf_soft_limit_since_s = 0;
 
  private:
   static void OnAlloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf);
@@ -76,11 +92,14 @@ class Connection {
   // A parsed write command (still in parser_.args()) waiting for the end of a write stall.
   bool held_command_ = false;
   std::string inflight_;  // bytes owned by the in-flight uv_write (empty when none)
+  size_t inflight_offset_ = 0;  // inflight_'s first byte not yet sent (the uv_write's start)
   bool write_in_flight_ = false;
   bool closing_ = false;
   bool close_when_flushed_ = false;
   bool reading_ = false;
   bool held_for_wal_ = false;
+  size_t accounted_memory_ = 0;  // this client's share of Server::clients_memory
+  bool deferred_ = false;  // in Server::deferred_: input kept until the next iteration
 };
 
 }  // namespace organic

@@ -170,7 +170,7 @@ std::string Server::Info(const std::vector<std::string>& requested) {
     w.FieldI("maxclients", cfg.maxclients);
     uint64_t max_in = 0, max_out = 0;
     for (auto& [id, conn] : clients_) {
-      max_in = std::max<uint64_t>(max_in, conn->parser().buffered_bytes());
+      max_in = std::max<uint64_t>(max_in, conn->query_bytes());
       max_out = std::max<uint64_t>(max_out, conn->output_bytes());
     }
     w.Field("client_recent_max_input_buffer", max_in);
@@ -189,6 +189,8 @@ std::string Server::Info(const std::vector<std::string>& requested) {
     w.Field("used_memory_peak", m.allocated);
     w.Field("used_memory_peak_human", Human(m.allocated));
     w.Field("used_memory_dataset", static_cast<uint64_t>(engine_->memtable_bytes()));
+    w.Field("mem_clients_slaves", "0");
+    w.Field("mem_clients_normal", clients_memory_);  // what maxmemory-clients bounds
     w.Field("allocator_allocated", m.allocated);
     w.Field("allocator_active", m.active);
     w.Field("allocator_resident", m.resident);
@@ -251,6 +253,7 @@ std::string Server::Info(const std::vector<std::string>& requested) {
     w.Field("expired_stale_perc", "0.00");
     w.Field("expired_time_cap_reached_count", "0");
     w.Field("evicted_keys", stats_.evicted_keys);
+    w.Field("evicted_clients", stats_.evicted_clients);
     w.Field("keyspace_hits", es.keyspace_hits);
     w.Field("keyspace_misses", es.keyspace_misses);
     w.Field("pubsub_channels", "0");
@@ -386,6 +389,11 @@ std::string Server::Info(const std::vector<std::string>& requested) {
     w.Field("organic_compaction_bytes_read", es.compaction_bytes_read);
     w.Field("organic_compaction_bytes_written", es.compaction_bytes_written);
     w.Field("organic_compaction_expired_keys", es.compaction_expired_found);
+    // Damaged tables (docs/sstable-format.md): listed tables with an unreadable part, and
+    // replayed writes whose old record sat in an unreadable block (key counts inexact by up to
+    // that many until organic-check-sst --fix and a restart).
+    w.Field("organic_damaged_tables", engine_->DamagedTables());
+    w.Field("organic_replay_read_errors", es.replay_read_errors);
     // Table bytes written (flushes + compactions) per byte flushed.
     char amp[32];
     snprintf(amp, sizeof(amp), "%.2f",
@@ -398,11 +406,6 @@ std::string Server::Info(const std::vector<std::string>& requested) {
     w.FieldI("organic_write_stall_usec", static_cast<int64_t>(stats_.write_stall_us));
     w.Field("organic_write_stalls_cut", stats_.write_stalls_cut);
     w.Field("organic_read_errors", es.read_errors);
-    // Damaged tables (docs/sstable-format.md): listed tables with an unreadable part, and
-    // replayed writes whose old record sat in an unreadable block (key counts inexact by up to
-    // that many until organic-check-sst --fix and a restart).
-    w.Field("organic_damaged_tables", engine_->DamagedTables());
-    w.Field("organic_replay_read_errors", es.replay_read_errors);
     w.Field("organic_sequence", engine_->sequence());
   }
   return w.out();

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "protocol/errors.h"
+#include "server/client_limits.h"
 #include "server/connection.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -66,6 +67,21 @@ int Server::Run() {
     Log(LogLevel::kNotice, "Configuration loaded from %s", config_->config_file().c_str());
   }
 
+  // Enough file descriptors for maxclients, as Redis (lowering maxclients when the hard limit
+  // is too low); CONFIG SET maxclients goes through the same adjustment.
+  int allowed_clients = AdjustOpenFilesLimit(cfg.maxclients);
+  if (allowed_clients < 0) return 1;
+  config_->values().maxclients = allowed_clients;
+  config_->maxclients_hook = [](int maxclients, std::string* error) {
+    int allowed = AdjustOpenFilesLimit(maxclients);
+    if (allowed == maxclients) return true;
+    Log(LogLevel::kWarning, "Failed applying new configuration. Possibly related to new "
+                            "maxclients setting. Restoring previous settings.");
+    *error = "The operating system is not able to handle the specified number of clients, "
+             "try with " + std::to_string(allowed);
+    return false;
+  };
+
   loop_ = uv_default_loop();
   // The worker wakes the loop when a flush result or a durable manifest waits to be installed
   // (BeforeSleep's PollBackground installs it).
@@ -100,6 +116,8 @@ int Server::Run() {
     engine_->Close();
     return 1;
   }
+  uv_idle_init(loop_, &deferred_idle_);
+  deferred_idle_.data = this;
   uv_check_init(loop_, &before_sleep_);
   before_sleep_.data = this;
   uv_check_start(&before_sleep_, OnBeforeSleep);
@@ -300,6 +318,7 @@ void Server::OnConnectionClosed(Connection* conn) {
   }
   if (current_client_ == conn) current_client_ = nullptr;
   wal_held_.erase(std::remove(wal_held_.begin(), wal_held_.end(), conn), wal_held_.end());
+  deferred_.erase(std::remove(deferred_.begin(), deferred_.end(), conn), deferred_.end());
   stalled_.erase(std::remove(stalled_.begin(), stalled_.end(), conn), stalled_.end());
 }
 
@@ -346,6 +365,7 @@ void Server::OnBeforeSleep(uv_check_t* handle) { static_cast<Server*>(handle->da
 
 void Server::BeforeSleep() {
   cached_now_ms_ = UnixTimeMs();
+  ResumeDeferred();  // clients that ran out of last iteration's output budget
   engine_->PollBackground();
   LogBackgroundReadError();
   MaybeEndWriteStall(false);
@@ -420,18 +440,7 @@ void Server::Cron() {
   MaybeEndWriteStall(false);
   int64_t now = UnixTimeMs();
   cached_now_ms_ = now;
-  if (cfg.timeout > 0) {
-    std::vector<Connection*> idle;
-    for (auto& [id, conn] : clients_) {
-      if (now - conn->session().last_interaction_ms > static_cast<int64_t>(cfg.timeout) * 1000) {
-        idle.push_back(conn);
-      }
-    }
-    for (Connection* conn : idle) {
-      Log(LogLevel::kVerbose, "Closing idle client");
-      conn->Close(false);
-    }
-  }
+  ClientsCron(now);  // idle timeout and soft output limits, once a second
   if (now - last_second_tick_ms_ >= 1000) {
     last_second_tick_ms_ = now;
     engine_->OnSecondTick();
@@ -532,9 +541,9 @@ void Server::ForEachClient(const std::function<void(const commands::ClientInfo&)
   for (Connection* conn : sorted) {
     commands::ClientInfo info;
     info.session = &conn->session();
-    info.query_buffer_bytes = conn->parser().buffered_bytes();
+    info.query_buffer_bytes = conn->query_bytes();
     info.output_buffer_bytes = conn->output_bytes();
-    info.total_memory = info.query_buffer_bytes + info.output_buffer_bytes;
+    info.total_memory = conn->memory_usage();
     info.is_current = conn == current_client_;
     fn(info);
   }

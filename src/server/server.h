@@ -45,6 +45,7 @@ struct ServerStats {
   uint64_t write_stall_us = 0;     // total time writes were held
   uint64_t write_stalls_cut = 0;   // episodes ended by the time bound, not by the flush
   uint64_t evicted_keys = 0;       // keys deleted by a Redis maxmemory policy (INFO stats)
+  uint64_t evicted_clients = 0;    // clients disconnected by maxmemory-clients (INFO stats)
 };
 
 class Server : public commands::ServerApi {
@@ -74,6 +75,25 @@ class Server : public commands::ServerApi {
   // Wall-clock milliseconds, cached once per loop iteration (idle-time bookkeeping).
   int64_t NowMs() const { return cached_now_ms_; }
   engine::Engine* engine() { return engine_.get(); }
+
+  // Client limits (server/client_limits.cc). The sum of every client's memory_usage(),
+  // kept current by Connection::AccountMemory.
+  uint64_t& clients_memory() { return clients_memory_; }
+  // Output bytes at which a client stops being read: 4 MB, 1 MB while all clients together
+  // use more than half of maxmemory-clients.
+  size_t ClientPauseThreshold() const;
+  // client-output-buffer-limit normal: closes conn (true) when over the hard limit, or over
+  // the soft one for longer than its seconds.
+  bool CheckOutputBufferLimits(Connection* conn);
+  // Client eviction: while clients use more than maxmemory-clients, disconnects the biggest
+  // (not CLIENT NO-EVICT ones). May close the connection whose command is running.
+  void EnforceClientMemory();
+  // Fairness: replies produced in this loop iteration. Past kIterationOutputBudget a client
+  // stops running commands (Defer) and goes on in the next iteration, so hundreds of clients
+  // asking for MB-sized replies cannot hold a PING for seconds.
+  void ChargeOutput(size_t bytes) { iteration_output_ += bytes; }
+  bool IterationBudgetSpent() const;
+  void Defer(Connection* conn);
 
   // ServerApi
   Config& config() override { return *config_; }
@@ -114,6 +134,11 @@ class Server : public commands::ServerApi {
   // Resumes stalled connections once memory is back under budget or the stall is too long.
   void MaybeEndWriteStall(bool force);
   void ApplyLogConfig();
+  // Once a second: idle clients past `timeout`, soft output limits of clients that send
+  // nothing more (one pass over the clients).
+  void ClientsCron(int64_t now_ms);
+  // Starts a new iteration's output budget and resumes deferred clients (BeforeSleep).
+  void ResumeDeferred();
   // Eviction under a Redis maxmemory policy (server/eviction.h), run before every command as
   // Redis's processCommand does; kFail means a deny-oom command must be refused.
   EvictionResult EvictIfNeeded();
@@ -149,6 +174,14 @@ class Server : public commands::ServerApi {
   int64_t cached_now_ms_ = 0;  // refreshed in BeforeSleep and Cron
   std::string run_id_;  // 40 random hex characters, new at every start (INFO run_id)
   int64_t last_second_tick_ms_ = 0;
+  int64_t last_clients_cron_ms_ = 0;
+  uint64_t clients_memory_ = 0;
+  uint64_t iteration_output_ = 0;
+  std::vector<Connection*> deferred_;  // out of budget: resume next iteration (ResumeDeferred)
+  uv_idle_t deferred_idle_;  // active while deferred_ is not empty: the loop must not sleep
+  // clients_memory_ when eviction last found nothing it may evict (all NO-EVICT): it is not
+  // tried again until the sum grows past it, so the check stays O(1) per command.
+  uint64_t eviction_stuck_at_ = 0;
   bool shutdown_requested_ = false;
   int64_t last_flush_failure_ms_ = 0;  // a periodic flush that failed to start is retried 5 s later
   ServerStats stats_;

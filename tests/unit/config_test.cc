@@ -117,3 +117,80 @@ TEST_CASE("config: organic-ewma-alpha below the smallest double is refused, not 
   CHECK(c.Set("organic-ewma-alpha", {"0.25"}, &err));
   CHECK(c.Find("organic-ewma-alpha")->get() == "0.25");
 }
+
+// Checked against redis-server 7.0.15 (CONFIG SET / GET); see also
+// redis-compat/diff/scripts/client_limits.txt.
+TEST_CASE("config: client-output-buffer-limit per class, validated before applying") {
+  Config c;
+  std::string err;
+  CHECK(c.Find("client-output-buffer-limit")->get() ==
+        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60");
+  CHECK(c.LoadText("client-output-buffer-limit normal 1mb 512kb 10\n", "t.conf", &err));
+  const auto& normal = c.values().client_output_buffer_limits[organic::ConfigValues::kObufNormal];
+  CHECK(normal.hard == 1048576);
+  CHECK(normal.soft == 524288);
+  CHECK(normal.soft_seconds == 10);
+  CHECK(c.Set("client-output-buffer-limit", {"replica", "1", "2", "3", "pubsub", "1k", "2", "+3"},
+              &err));
+  CHECK(c.Find("client-output-buffer-limit")->get() ==
+        "normal 1048576 524288 10 slave 1 2 3 pubsub 1000 2 3");
+  CHECK(c.Set("client-output-buffer-limit", {}, &err));  // "" changes nothing, as Redis
+  CHECK_FALSE(c.Set("client-output-buffer-limit", {"normal", "1", "2"}, &err));
+  CHECK(err == "Wrong number of arguments in buffer limit configuration.");
+  CHECK_FALSE(c.Set("client-output-buffer-limit", {"master", "1", "2", "3"}, &err));
+  CHECK(err == "Invalid client class specified in buffer limit configuration.");
+  CHECK_FALSE(c.Set("client-output-buffer-limit", {"foo", "x", "2", "3"}, &err));
+  CHECK(err == "Invalid client class specified in buffer limit configuration.");
+  for (const char* bad_secs : {"-3", "x", "99999999999999999999"}) {
+    CHECK_FALSE(c.Set("client-output-buffer-limit", {"normal", "1", "2", bad_secs}, &err));
+    CHECK(err == "Error in hard, soft or soft_seconds setting in buffer limit configuration.");
+  }
+  CHECK_FALSE(c.Set("client-output-buffer-limit", {"normal", "-1", "2", "3"}, &err));
+  // A bad group after a good one: nothing applied.
+  CHECK_FALSE(c.Set("client-output-buffer-limit", {"normal", "7", "8", "9", "bad", "1", "2", "3"},
+                    &err));
+  CHECK(normal.hard == 1048576);
+}
+
+TEST_CASE("config: maxmemory-clients takes bytes or a percentage of maxmemory") {
+  Config c;
+  std::string err;
+  const organic::ConfigValues& v = c.values();
+  CHECK(c.Find("maxmemory-clients")->get() == "536870912");  // Organic's default: 512 MB
+  CHECK(v.EffectiveMaxmemoryClients() == 512ull << 20);
+  CHECK(c.Set("maxmemory-clients", {"10%"}, &err));
+  CHECK(c.Find("maxmemory-clients")->get() == "10%");
+  CHECK(v.EffectiveMaxmemoryClients() == 0);  // no maxmemory: no bound, as Redis
+  CHECK(c.Set("maxmemory", {"1gb"}, &err));
+  CHECK(v.EffectiveMaxmemoryClients() == (1ull << 30) / 100 * 10);
+  CHECK(c.Set("maxmemory-clients", {"0%"}, &err));
+  CHECK(c.Find("maxmemory-clients")->get() == "0");
+  CHECK(c.Set("maxmemory-clients", {"1k"}, &err));
+  CHECK(c.Find("maxmemory-clients")->get() == "1000");
+  CHECK(v.EffectiveMaxmemoryClients() == 128 * 1024);  // Redis's floor
+  CHECK_FALSE(c.Set("maxmemory-clients", {"101%"}, &err));
+  CHECK(err == "percentage argument must be less or equal to 100");
+  for (const char* bad : {"-1", "abc", "1.5%", "%", "-5%"}) {
+    CHECK_FALSE(c.Set("maxmemory-clients", {bad}, &err));
+    CHECK(err == "argument must be a memory or percent value");
+  }
+  CHECK(c.LoadText("maxmemory-clients 0\n", "t.conf", &err));
+  CHECK(v.EffectiveMaxmemoryClients() == 0);
+}
+
+TEST_CASE("config: a CONFIG SET maxclients the server cannot serve keeps the old value") {
+  Config c;
+  std::string err;
+  CHECK(c.Set("maxclients", {"100"}, &err));  // no hook while loading
+  c.maxclients_hook = [](int n, std::string* error) {
+    if (n <= 200) return true;
+    *error = "The operating system is not able to handle the specified number of clients, "
+             "try with 200";
+    return false;
+  };
+  CHECK(c.Set("maxclients", {"150"}, &err));
+  CHECK_FALSE(c.Set("maxclients", {"5000"}, &err));
+  CHECK(err.find("try with 200") != std::string::npos);
+  CHECK(c.values().maxclients == 150);
+  CHECK(c.Set("maxclients", {"10"}, &err));  // lowering never needs descriptors
+}
