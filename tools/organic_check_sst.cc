@@ -32,6 +32,7 @@
 #include <cstring>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -45,6 +46,7 @@
 #include "engine/table_damage.h"
 #include "engine/version.h"
 #include "util/file.h"
+#include "check_tool_args.h"
 
 namespace organic::check_sst {
 
@@ -287,26 +289,12 @@ inline int CheckDirectory(FileSystem* fs, const std::string& dir, const std::str
 
 // args excludes the program name. Returns the process exit status.
 inline int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  bool fix = false;
-  std::vector<std::string> paths;
-  for (const std::string& arg : args) {
-    if (arg == "--fix") {
-      fix = true;
-    } else if (arg == "-h" || arg == "--help") {
-      out << kUsage << "\n";
-      return 0;
-    } else if (!arg.empty() && arg[0] == '-') {
-      err << "Unknown option: " << arg << "\n" << kUsage << "\n";
-      return 1;
-    } else {
-      paths.push_back(arg);
-    }
+  check_tool::CheckArgs parsed;
+  if (std::optional<int> status = check_tool::ParseCheckArgs(args, kUsage, out, err, &parsed)) {
+    return *status;
   }
-  if (paths.size() != 1) {
-    err << kUsage << "\n";
-    return 1;
-  }
-  std::string target = paths[0];
+  const bool fix = parsed.fix;
+  std::string target = parsed.target;
   while (target.size() > 1 && target.back() == '/') target.pop_back();
   FileSystem* fs = DefaultFileSystem();
   struct stat st;

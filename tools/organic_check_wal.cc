@@ -16,6 +16,7 @@
 #include <cstring>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <utility>
@@ -24,6 +25,7 @@
 #include "engine/wal_reader.h"
 #include "engine/wal_writer.h"
 #include "util/file.h"
+#include "check_tool_args.h"
 
 namespace organic::check_wal {
 
@@ -88,26 +90,12 @@ inline FileVerdict CheckFile(FileSystem* fs, const std::string& path, bool fix, 
 
 // args excludes the program name. Returns the process exit status.
 inline int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  bool fix = false;
-  std::vector<std::string> paths;
-  for (const std::string& arg : args) {
-    if (arg == "--fix") {
-      fix = true;
-    } else if (arg == "-h" || arg == "--help") {
-      out << kUsage << "\n";
-      return 0;
-    } else if (!arg.empty() && arg[0] == '-') {
-      err << "Unknown option: " << arg << "\n" << kUsage << "\n";
-      return 1;
-    } else {
-      paths.push_back(arg);
-    }
+  check_tool::CheckArgs parsed;
+  if (std::optional<int> status = check_tool::ParseCheckArgs(args, kUsage, out, err, &parsed)) {
+    return *status;
   }
-  if (paths.size() != 1) {
-    err << kUsage << "\n";
-    return 1;
-  }
-  const std::string& target = paths[0];
+  const bool fix = parsed.fix;
+  const std::string& target = parsed.target;
   FileSystem* fs = DefaultFileSystem();
 
   struct stat st;
