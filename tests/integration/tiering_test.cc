@@ -40,10 +40,26 @@ TEST_CASE("20x the MemTable budget is written, read back, counted and survives a
   std::string info = Cmd(c.get(), {"INFO", "organic"});
   CHECK(std::stoll(InfoField(info, "organic_flushes")) > 5);
   // Active + frozen MemTables stay within the budget, give or take one batch: writes stall
-  // while a flush catches up.
-  CHECK(std::stoll(InfoField(info, "organic_memtable_bytes")) +
-            std::stoll(InfoField(info, "organic_frozen_memtable_bytes")) <
-        3 * 256 * 1024 / 2);
+  // while a flush catches up. A stall lasts at most 1 s (server.cc, kMaxWriteStallUs), so on
+  // a machine too loaded for a flush to finish in that second (sanitizers, parallel suites)
+  // memory may overshoot by design; it must then come back under the bound as soon as the
+  // flushes catch up.
+  auto memtables = [&](const std::string& text) {
+    return std::stoll(InfoField(text, "organic_memtable_bytes")) +
+           std::stoll(InfoField(text, "organic_frozen_memtable_bytes"));
+  };
+  const int64_t kBound = 3 * 256 * 1024 / 2;
+  if (std::stoll(InfoField(info, "organic_write_stalls_cut")) == 0) {
+    CHECK(memtables(info) < kBound);
+  } else {
+    MESSAGE("a stall was cut by its 1 s bound; memtables at " << memtables(info));
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (memtables(info) >= kBound && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      info = Cmd(c.get(), {"INFO", "organic"});
+    }
+    CHECK(memtables(info) < kBound);
+  }
   CHECK(std::stoll(InfoField(info, "organic_write_stalls")) > 0);
   CHECK(CmdInt(c.get(), {"DBSIZE"}) == live);
   auto check_all = [&](redisContext* rc) {
