@@ -30,6 +30,10 @@ inline bool ParseIntArgOr(std::string_view arg, protocol::ReplyBuilder* reply, i
   return true;
 }
 
+// A long double as Redis's string2ld (INCRBYFLOAT, HINCRBYFLOAT): no leading space, not NaN,
+// no overflow to infinity. Defined in string_commands.cc.
+bool ParseLongDoubleValue(std::string_view s, long double* out);
+
 inline bool ArgIs(std::string_view arg, std::string_view option) {
   return EqualsIgnoreCase(arg, option);
 }

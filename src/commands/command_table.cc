@@ -120,6 +120,8 @@ void RegisterAllCommands(CommandTable* table) {
   RegisterConnectionCommands(table);
   RegisterStringCommands(table);
   RegisterBitCommands(table);
+  RegisterHashCommands(table);
+  RegisterSetCommands(table);
   RegisterKeyspaceCommands(table);
   RegisterExpireCommands(table);
   RegisterServerCommands(table);

@@ -55,6 +55,8 @@ CommandSpec MakeCommand(const char* name, int arity, uint32_t flags, int first_k
 void RegisterConnectionCommands(CommandTable* table);
 void RegisterStringCommands(CommandTable* table);
 void RegisterBitCommands(CommandTable* table);
+void RegisterHashCommands(CommandTable* table);
+void RegisterSetCommands(CommandTable* table);
 void RegisterKeyspaceCommands(CommandTable* table);
 void RegisterExpireCommands(CommandTable* table);
 void RegisterServerCommands(CommandTable* table);

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "commands/args.h"
+#include "engine/collection_meta.h"
 #include "commands/command_table.h"
 #include "commands/server_api.h"
 #include "server/config.h"
@@ -438,7 +439,14 @@ void ObjectCommand(CommandContext& ctx) {
   }
   const std::string& policy = ctx.server->config().values().maxmemory_policy;
   if (ArgIs(sub, "ENCODING")) {
-    ctx.reply->Bulk(StringEncoding(*rec));
+    if (engine::IsCollection(rec->type)) {
+      engine::CollectionMeta meta;
+      ctx.reply->Bulk(engine::DecodeCollectionMeta(rec->value, &meta)
+                          ? engine::CollectionEncodingName(meta.encoding)
+                          : "unknown");
+    } else {
+      ctx.reply->Bulk(StringEncoding(*rec));
+    }
   } else if (ArgIs(sub, "FREQ")) {
     if (!FreqTracked(policy)) {
       ctx.reply->Error(

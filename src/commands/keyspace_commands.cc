@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "commands/args.h"
+#include "commands/collection_ops.h"
 #include "commands/command_table.h"
 #include "commands/scan_cursors.h"
 #include "commands/server_api.h"
@@ -28,14 +29,18 @@ std::string_view RedisTypeName(ValueType type) {
   switch (type) {
     case ValueType::kString:
       return "string";
+    case ValueType::kHash:
+      return "hash";
+    case ValueType::kSet:
+      return "set";
   }
   return "none";
 }
 
 // A whole record copied out of the engine, for commands that rewrite it under another key or
-// database (the RecordView would not survive the write).
-// TODO(collections): hashes, lists, sets and sorted sets will be a metadata record plus
-// sub-key records; RENAME/COPY/MOVE must then copy or re-key the sub-keys too.
+// database (the RecordView would not survive the write). A collection's record is its
+// metadata: RENAME moves it as is (its member records keep their id), COPY and MOVE copy the
+// members under a fresh id (CollectionObject::CopyTo).
 struct OwnedRecord {
   ValueType type;
   int64_t expire_at_ms;
@@ -45,6 +50,20 @@ struct OwnedRecord {
 
 OwnedRecord CopyRecord(const RecordView& view) {
   return OwnedRecord{view.type, view.expire_at_ms, std::string(view.value), view.encoding};
+}
+
+// Writes a copy of record (read from src_db/src_key) at dst_db/dst_key: a string or an inline
+// collection as is, a collection in member records with its members copied under a new id.
+void PutCopy(CommandContext& ctx, int src_db, const std::string& src_key,
+             const OwnedRecord& record, int dst_db, const std::string& dst_key) {
+  if (engine::MembersIdOf(record.type, record.value) == 0) {
+    ctx.engine->Put(dst_db, dst_key, record.type, record.value, record.expire_at_ms,
+                    record.encoding);
+    return;
+  }
+  CollectionObject source(ctx.engine, src_db, src_key, record.type, CollectionLimitsOf(ctx));
+  if (source.Load(LookupMode::kWrite) != OpStatus::kOk) return;
+  source.CopyTo(dst_db, dst_key, record.expire_at_ms);
 }
 
 // Redis's getIntFromObjectOrReply: an integer that fits in a C int. With error == nullptr the
@@ -230,9 +249,11 @@ void RenameGeneric(CommandContext& ctx, bool nx) {
     ctx.reply->Integer(0);
     return;
   }
+  // O(1) for any collection: the metadata moves, its id with it, and the source's delete
+  // keeps the members alive (keep_members).
   ctx.engine->Put(db, destination, record.type, record.value, record.expire_at_ms,
                   record.encoding);
-  ctx.engine->Delete(db, source);
+  ctx.engine->Delete(db, source, /*keep_members=*/true);
   if (nx) {
     ctx.reply->Integer(1);
   } else {
@@ -281,8 +302,7 @@ void CopyCommand(CommandContext& ctx) {
     ctx.reply->Integer(0);
     return;
   }
-  ctx.engine->Put(dst_db, destination, record.type, record.value, record.expire_at_ms,
-                  record.encoding);
+  PutCopy(ctx, src_db, source, record, dst_db, destination);
   ctx.reply->Integer(1);
 }
 
@@ -310,8 +330,9 @@ void MoveCommand(CommandContext& ctx) {
     ctx.reply->Integer(0);
     return;
   }
-  ctx.engine->Put(dst_db, key, record.type, record.value, record.expire_at_ms,
-                  record.encoding);
+  // A collection's members live in the source database's member space: they are copied
+  // (O(N), where Redis's MOVE is O(1)), and the delete below makes the old ones garbage.
+  PutCopy(ctx, src_db, key, record, dst_db, key);
   ctx.engine->Delete(src_db, key);
   ctx.reply->Integer(1);
 }

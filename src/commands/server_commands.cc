@@ -2,6 +2,7 @@
 #include <cstdio>
 
 #include "commands/args.h"
+#include "commands/collection_ops.h"
 #include "commands/command_table.h"
 #include "commands/server_api.h"
 #include "server/config.h"
@@ -146,8 +147,8 @@ void FunctionFlushCommand(CommandContext& ctx) {
 }
 
 void MemoryUsageCommand(CommandContext& ctx) {
+  int64_t samples = 5;
   for (size_t i = 3; i < ctx.args.size(); i += 2) {
-    int64_t samples;
     if (!ArgIs(ctx.args[i], "SAMPLES") || i + 1 >= ctx.args.size()) {
       ctx.reply->Error(protocol::kSyntaxErr);
       return;
@@ -160,8 +161,26 @@ void MemoryUsageCommand(CommandContext& ctx) {
     return;
   }
   // Entry header + pointers + key + value, rounded like the allocator's size classes.
-  size_t bytes = 24 + ctx.args[2].size() + rec->value.size() + (rec->expire_at_ms ? 8 : 0);
-  bytes = (bytes + 15) / 16 * 16;
+  auto entry_bytes = [](size_t key, size_t value, bool ttl) {
+    return (24 + key + value + (ttl ? 8 : 0) + 15) / 16 * 16;
+  };
+  size_t bytes = entry_bytes(ctx.args[2].size(), rec->value.size(), rec->expire_at_ms != 0);
+  if (engine::MembersIdOf(rec->type, rec->value) != 0) {
+    // As Redis: the first `samples` members (5 by default, 0 = all) stand for the average
+    // member, times the count. A member record is a MemTable entry of its own.
+    CollectionObject coll(ctx.engine, ctx.session->db, ctx.args[2], rec->type,
+                          CollectionLimitsOf(ctx));
+    if (coll.Load(engine::LookupMode::kNoTouch) == OpStatus::kOk && coll.size() > 0) {
+      bool done = false;
+      const size_t want = samples == 0 ? coll.size() : static_cast<size_t>(samples);
+      auto sample = coll.Range({}, want, &done);
+      size_t sampled = 0;
+      for (const auto& [name, value] : sample) {
+        sampled += entry_bytes(engine::kMemberKeyPrefix + name.size(), value.size(), false);
+      }
+      if (!sample.empty()) bytes += sampled / sample.size() * coll.size();
+    }
+  }
   ctx.reply->Integer(static_cast<int64_t>(bytes));
 }
 

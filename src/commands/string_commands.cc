@@ -35,35 +35,9 @@
 #include "util/strings.h"
 
 namespace organic::commands {
-namespace {
 
-using engine::LookupMode;
-using engine::RecordView;
-using engine::EncodingHint;
-using engine::ValueType;
-
-constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
-constexpr int64_t kInt64Min = std::numeric_limits<int64_t>::min();
 // Redis's MAX_LONG_DOUBLE_CHARS: string2ld rejects inputs of this length or longer.
 constexpr size_t kMaxLongDoubleChars = 5 * 1024;
-
-// Redis compares options with strcasecmp on NUL-terminated argv strings, so an option argument
-// is read up to its first NUL byte ("NX\0junk" is NX there, and here).
-bool OptionIs(const std::string& arg, std::string_view option) {
-  return ArgIs(std::string_view(arg.c_str()), option);
-}
-
-bool IsString(const RecordView& view) { return view.type == ValueType::kString; }
-
-// Redis's checkStringLength: the size a string would reach must not exceed proto-max-bulk-len.
-bool CheckStringLength(CommandContext& ctx, uint64_t size, uint64_t append) {
-  uint64_t total = size + append;
-  if (total > ctx.server->config().values().proto_max_bulk_len || total < size) {
-    ctx.reply->Error(protocol::kStringTooLong);
-    return false;
-  }
-  return true;
-}
 
 // Redis's string2ld, exactly: at most kMaxLongDoubleChars - 1 bytes, no leading space, the
 // whole string consumed, not NaN, and ERANGE only rejected for overflow (+-HUGE_VAL) or
@@ -85,6 +59,34 @@ bool ParseLongDoubleValue(std::string_view s, long double* out) {
   *out = value;
   return true;
 }
+
+namespace {
+
+using engine::LookupMode;
+using engine::RecordView;
+using engine::EncodingHint;
+using engine::ValueType;
+
+constexpr int64_t kInt64Max = std::numeric_limits<int64_t>::max();
+constexpr int64_t kInt64Min = std::numeric_limits<int64_t>::min();
+// Redis compares options with strcasecmp on NUL-terminated argv strings, so an option argument
+// is read up to its first NUL byte ("NX\0junk" is NX there, and here).
+bool OptionIs(const std::string& arg, std::string_view option) {
+  return ArgIs(std::string_view(arg.c_str()), option);
+}
+
+bool IsString(const RecordView& view) { return view.type == ValueType::kString; }
+
+// Redis's checkStringLength: the size a string would reach must not exceed proto-max-bulk-len.
+bool CheckStringLength(CommandContext& ctx, uint64_t size, uint64_t append) {
+  uint64_t total = size + append;
+  if (total > ctx.server->config().values().proto_max_bulk_len || total < size) {
+    ctx.reply->Error(protocol::kStringTooLong);
+    return false;
+  }
+  return true;
+}
+
 
 // ---------------------------------------------------------------------------------------------
 // SET / GETEX options (Redis's parseExtendedStringArgumentsOrReply).

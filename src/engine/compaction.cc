@@ -239,6 +239,13 @@ CompactionResult RunCompaction(CompactionJob job, const CompactionOptions& optio
               result.tombstones_dropped++;
               continue;
             }
+            // A dead collection's member: garbage at any level (no metadata names its id, and
+            // ids are never reused, so no reader can reach an older record it would uncover).
+            if (IsDeadMember(job.dead_ids, it.key())) {
+              emitted++;
+              result.dead_dropped++;
+              continue;
+            }
             // Cut here; the next table starts at this key (not counted twice: no emitted++).
             if (stop_before(it.key()) && bytes > 0) break;
             emitted++;

@@ -51,6 +51,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/collection_meta.h"
 #include "engine/sstable_builder.h"
 #include "engine/version.h"
 #include "util/file.h"
@@ -94,6 +95,8 @@ struct CompactionJob {
   std::vector<std::pair<std::string, std::string>> deeper_ranges;
   // The output_level + 1 tables, in key order: where outputs are cut (kMaxGrandparentOverlapBytes).
   TableList grandparents;
+  // A member space's dead collections when the job was picked (collection_meta.h).
+  DeadIds dead_ids;
   // input_level = output_level = 0 is a merge of a run of level-0 tables into one level-0 table
   // (see "Damaged tables" above): one output, never cut.
 };
@@ -116,6 +119,7 @@ struct CompactionResult {
   uint64_t bytes_written = 0;
   uint64_t shadowed_dropped = 0;
   uint64_t tombstones_dropped = 0;
+  uint64_t dead_dropped = 0;  // member records of dead collections
   // Newest records found expired (key, expire-at), for the loop to delete.
   std::vector<std::pair<std::string, int64_t>> expired;
   int64_t duration_us = 0;

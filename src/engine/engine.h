@@ -32,6 +32,7 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -40,6 +41,7 @@
 #include "engine/admission.h"
 #include "engine/background_worker.h"
 #include "engine/block_cache.h"
+#include "engine/collection_meta.h"
 #include "engine/compaction.h"
 #include "engine/expire_index.h"
 #include "engine/flush_job.h"
@@ -100,6 +102,10 @@ enum class LookupMode {
   kRead,     // counts keyspace hits/misses and the access counter
   kWrite,    // a read on behalf of a write (no hit/miss statistics)
   kNoTouch,  // counts hits/misses but not the access counter (EXISTS, TYPE, TTL, OBJECT ...)
+  // A collection's member record, read on behalf of a command on its key: bumps the access
+  // counter (members tier by their own temperature) but counts no keyspace hit or miss, which
+  // the key's metadata lookup already did.
+  kMember,
 };
 
 // Where the newest record of a key lives.
@@ -163,7 +169,20 @@ class Engine {
   // is not installed, the WAL still holds its records). Idempotent.
   Status Close();
 
-  int databases() const { return static_cast<int>(dbs_.size()); }
+  // User databases (SELECT's 0 .. databases()-1). Internally each has a second keyspace, its
+  // member space, at index MemberSpace(db): the member records of its large collections
+  // (engine/collection_meta.h), keyed by collection id, so that SCAN, DBSIZE, RANDOMKEY,
+  // eviction sampling and the expire index keep seeing one record per user key. Get, Put,
+  // Delete and Scan take either index; flushes, compactions and the manifest treat a member
+  // space as one more database.
+  int databases() const { return options_.databases; }
+  int MemberSpace(int db) const { return options_.databases + db; }
+  // A new collection id, never handed out before (a sequence number: ids and sequence numbers
+  // share one counter, which only grows, across restarts too).
+  uint64_t NewCollectionId() { return ++sequence_; }
+  // Member records of collections that no longer exist, not yet dropped (DEL, expiry and
+  // overwrite of a large collection leave them to the background: see KillCollection).
+  uint64_t dead_collections() const;
 
   // The live record for key, or nullopt (absent or expired; an expired key is deleted here,
   // and the delete is logged). The view is valid until the next mutation or loop iteration
@@ -176,8 +195,9 @@ class Engine {
   // encoding: the OBJECT ENCODING hint (see EncodingHint).
   void Put(int db, std::string_view key, ValueType type, std::string_view value,
            int64_t expire_at_ms, EncodingHint encoding = EncodingHint::kAuto);
-  // Returns false if the key was absent (or already expired).
-  bool Delete(int db, std::string_view key);
+  // Returns false if the key was absent (or already expired). keep_members: the key is a
+  // collection whose member records live on under another key (RENAME): its id stays live.
+  bool Delete(int db, std::string_view key, bool keep_members = false);
   // Sets (or with 0 removes) the TTL of a live key; false if absent.
   bool SetExpire(int db, std::string_view key, int64_t expire_at_ms);
   void FlushDb(int db);
@@ -199,6 +219,13 @@ class Engine {
   void Scan(int db, std::string_view start, bool after, size_t max_visits,
             const std::function<void(std::string_view key, const RecordView&)>& visit,
             std::string* next_start, bool* finished);
+  // Visits the live records whose key starts with prefix, in key order, from the first one
+  // (after empty) or the first after `after`, while visit returns true: one collection's
+  // member records (index: a member space). Reads every tier, promotes nothing, deletes
+  // nothing; visit must not change the engine (its views die with the next mutation). A table
+  // read error ends the walk and is kept as the read error (TakeReadError).
+  void ScanPrefix(int index, std::string_view prefix, std::string_view after,
+                  const std::function<bool(std::string_view key, const RecordView&)>& visit);
   // A random live key; false if the database is empty.
   bool RandomKey(int db, std::string* key);
 
@@ -280,8 +307,8 @@ class Engine {
     return options_.memtable_budget != 0 && flush_.running && flush_.failed &&
            active_memtable_bytes() >= options_.memtable_budget;
   }
-  // True while a flush runs, or compaction is behind (CompactionBehind), and the active
-  // MemTables have reached the whole budget: the server then holds write commands until a
+  // True while a flush runs, or compaction is behind (CompactionBehind), and the MemTables
+  // (active and frozen) have reached the whole budget: the server then holds write commands until a
   // flush can free memory (a bounded stall).
   bool WritesShouldStall() const;
   // A database's level 0 holds kL0StopWritesTrigger tables or more. With a MemTable budget, no
@@ -344,9 +371,41 @@ class Engine {
   struct Database {
     std::shared_ptr<MemTable> active;
     ExpireIndex expires;
-    uint64_t keys = 0;
+    uint64_t keys = 0;  // a member space counts member records (not exact, never reported)
     uint64_t volatile_keys = 0;
+    // Member spaces only: ids of collections that are gone while records of theirs may remain.
+    std::set<uint64_t> dead_ids;
   };
+  // The mutation's database index: its user database, or that database's member space.
+  size_t IndexOf(const Mutation& m) const {
+    return m.db + (m.member_space ? static_cast<size_t>(options_.databases) : 0);
+  }
+  // Addresses m to database index (user or member space).
+  void Address(int index, Mutation* m) const {
+    m->member_space = index >= options_.databases;
+    m->db = static_cast<uint32_t>(m->member_space ? index - options_.databases : index);
+  }
+  // Empties database index's loop state (FLUSHDB, FLUSHALL).
+  void ResetDatabase(size_t index);
+  // The collection id of user database index's metadata went away: its member records are
+  // garbage. Their entries in the active MemTable are erased in slices (ContinueMemberErase),
+  // the rest are dropped by flushes and compactions (dead_ids).
+  void KillCollection(size_t user_index, uint64_t id);
+  // The dead ids of database index, sorted, for a job on the worker (nullptr when none).
+  DeadIds DeadIdsOf(size_t index) const;
+  // Whether key of database index is a member record of a dead collection.
+  bool IsDead(size_t index, std::string_view key) const {
+    const std::set<uint64_t>& dead = dbs_[index].dead_ids;
+    return !dead.empty() && dead.count(MemberKeyId(key)) != 0;
+  }
+  struct MemberErase {
+    std::shared_ptr<MemTable> table;  // the member space's active MemTable when killed
+    uint64_t id;
+  };
+  std::deque<MemberErase> member_erases_;
+  static constexpr int64_t kEraseSliceUs = 250;
+  // Erases dead members from active MemTables for about budget_us; true if work remains.
+  bool ContinueMemberErase(int64_t budget_us);
 
   // The newest record of a key.
   struct Found {

@@ -18,6 +18,7 @@ bool Engine::MaybeStartCompaction() {
     const DbTiers& tiers = *version_->dbs[i];
     CompactionJob job;
     if (!PickCompaction(tiers, &compaction_cursors_[tiers.id], &job)) continue;
+    job.dead_ids = DeadIdsOf(i);
     compaction_.running = true;
     compaction_.first_file = next_file_number_.load();
     CompactionOptions opts;

@@ -10,6 +10,7 @@
 // that record were a live key without a TTL (see ApplyKey).
 #include <algorithm>
 
+#include "engine/collection_meta.h"
 #include "engine/engine.h"
 #include "util/clock.h"
 #include "util/log.h"
@@ -143,7 +144,17 @@ Tier Engine::TierOf(int db, std::string_view key) {
 // the TTL count) the key had a TTL. A SETEXPIRE over it cannot copy the value up and is dropped:
 // the key keeps answering the read error.
 Status Engine::ApplyKey(const Mutation& m, const Found& old) {
-  Database& db = dbs_[m.db];
+  const size_t index = IndexOf(m);
+  Database& db = dbs_[index];
+  // A collection whose metadata goes (DEL, expiry, overwrite, not RENAME's move) takes its
+  // member records with it: its id becomes dead (KillCollection).
+  if (!m.member_space && old.live() && !old.unreadable && !m.keep_members &&
+      m.op != MutationOp::kSetExpire) {
+    const uint64_t old_id = MembersIdOf(old.record.type, old.record.value);
+    if (old_id != 0 && (m.op == MutationOp::kDelete || MembersIdOf(m.type, m.value) != old_id)) {
+      KillCollection(index, old_id);
+    }
+  }
   switch (m.op) {
     case MutationOp::kPut: {
       uint8_t tier = ShadowBits(old);
@@ -198,14 +209,15 @@ Status Engine::ApplyKey(const Mutation& m, const Found& old) {
 }
 
 Status Engine::Apply(const Mutation& m) {
-  auto db_ok = [this](uint32_t db) { return db < dbs_.size(); };
+  // m.db is a user database number; IndexOf adds the member space's offset.
+  auto db_ok = [this](uint32_t db) { return db < static_cast<uint32_t>(databases()); };
   switch (m.op) {
     case MutationOp::kPut:
     case MutationOp::kDelete:
     case MutationOp::kSetExpire: {
       if (!db_ok(m.db)) return Status::Corruption("database index out of range");
       Found old;
-      Status st = Lookup(static_cast<int>(m.db), m.key, false, &old);
+      Status st = Lookup(static_cast<int>(IndexOf(m)), m.key, false, &old);
       if (!st.ok()) {
         // Live writes look up before they log (Put, Delete ...) and never get here with an
         // error. The replay must not fail on a table: the write goes in, over a record taken
@@ -227,27 +239,22 @@ Status Engine::Apply(const Mutation& m) {
     }
     case MutationOp::kFlushDb: {
       if (!db_ok(m.db)) return Status::Corruption("database index out of range");
-      Database& db = dbs_[m.db];
-      db.active = std::make_shared<MemTable>();
-      db.expires.Clear();
-      db.keys = 0;
-      db.volatile_keys = 0;
+      // The database and its member space go together: both get a fresh, empty id.
       auto v = EditVersion();
-      RetireIfOnFloor(v.get(), v->dbs[m.db]);
-      auto fresh = std::make_shared<DbTiers>();
-      fresh->id = NewDatabaseId(m.sequence, m.db);
-      v->dbs[m.db] = fresh;
+      for (size_t index : {size_t{m.db}, static_cast<size_t>(MemberSpace(m.db))}) {
+        ResetDatabase(index);
+        RetireIfOnFloor(v.get(), v->dbs[index]);
+        auto fresh = std::make_shared<DbTiers>();
+        fresh->id = NewDatabaseId(m.sequence, static_cast<uint32_t>(index));
+        v->dbs[index] = fresh;
+      }
       InstallVersion(v);
       break;
     }
     case MutationOp::kFlushAll: {
       auto v = EditVersion();
       for (size_t i = 0; i < dbs_.size(); i++) {
-        Database& db = dbs_[i];
-        db.active = std::make_shared<MemTable>();
-        db.expires.Clear();
-        db.keys = 0;
-        db.volatile_keys = 0;
+        ResetDatabase(i);
         RetireIfOnFloor(v.get(), v->dbs[i]);
         auto fresh = std::make_shared<DbTiers>();
         fresh->id = NewDatabaseId(m.sequence, static_cast<uint32_t>(i));
@@ -260,9 +267,14 @@ Status Engine::Apply(const Mutation& m) {
       if (!db_ok(m.db) || !db_ok(m.other_db)) {
         return Status::Corruption("database index out of range");
       }
-      std::swap(dbs_[m.db], dbs_[m.other_db]);
       auto v = EditVersion();
-      std::swap(v->dbs[m.db], v->dbs[m.other_db]);
+      // Each database moves with its member space.
+      for (int space = 0; space < 2; space++) {
+        const size_t a = m.db + (space ? databases() : 0);
+        const size_t b = m.other_db + (space ? databases() : 0);
+        std::swap(dbs_[a], dbs_[b]);
+        std::swap(v->dbs[a], v->dbs[b]);
+      }
       InstallVersion(v);
       break;
     }
@@ -296,13 +308,15 @@ std::optional<RecordView> Engine::Get(int db, std::string_view key, LookupMode m
   }
   // As Redis's lookupKey: reads count hits/misses (NOTOUCH only skips the access update);
   // reads made on behalf of writes count nothing.
+  const bool counts = mode == LookupMode::kRead || mode == LookupMode::kNoTouch;
+  const bool touches = mode == LookupMode::kRead || mode == LookupMode::kMember;
   if (!f.live()) {
-    if (mode != LookupMode::kWrite) stats_.keyspace_misses++;
+    if (counts) stats_.keyspace_misses++;
     return std::nullopt;
   }
-  if (mode != LookupMode::kWrite) stats_.keyspace_hits++;
+  if (counts) stats_.keyspace_hits++;
   if (f.entry != nullptr) {
-    if (mode == LookupMode::kRead) {
+    if (touches) {
       MemTable::BumpAccess(f.entry);
       // Memory reads count too: a key that cools out of memory comes back by its history.
       // Without a budget admission ignores the sketch, so the hot path skips it.
@@ -313,7 +327,7 @@ std::optional<RecordView> Engine::Get(int db, std::string_view key, LookupMode m
     if (mode != LookupMode::kNoTouch) MemTable::Touch(f.entry, access_clock_);
     return MemTable::View(f.entry);
   }
-  if (mode == LookupMode::kRead) {
+  if (touches) {
     stats_.disk_hits++;
     const uint64_t hash = SketchHash(db, key);
     if (options_.memtable_budget != 0) sketch_.Add(hash);
@@ -336,7 +350,7 @@ void Engine::Put(int db, std::string_view key, ValueType type, std::string_view 
   if (!read_error_.ok()) return;  // see TakeReadError
   Mutation m;
   m.op = MutationOp::kPut;
-  m.db = static_cast<uint32_t>(db);
+  Address(db, &m);
   m.key = key;
   m.type = type;
   m.value = value;
@@ -348,7 +362,7 @@ void Engine::Put(int db, std::string_view key, ValueType type, std::string_view 
   ApplyKey(m, old);
 }
 
-bool Engine::Delete(int db, std::string_view key) {
+bool Engine::Delete(int db, std::string_view key, bool keep_members) {
   Found f;
   Lookup(db, key, false, &f);
   if (!f.live() || !read_error_.ok()) return false;
@@ -356,8 +370,9 @@ bool Engine::Delete(int db, std::string_view key) {
   if (!live) stats_.expired_keys++;
   Mutation m;
   m.op = MutationOp::kDelete;
-  m.db = static_cast<uint32_t>(db);
+  Address(db, &m);
   m.key = key;
+  m.keep_members = keep_members && !m.member_space;
   Log(m);
   ApplyKey(m, f);
   return live;
@@ -371,7 +386,7 @@ void Engine::ExpireKey(int db, std::string_view key) {
   if (!Lookup(db, owned, false, &old).ok()) return;  // read_error_ set: nothing logged
   Mutation m;
   m.op = MutationOp::kDelete;
-  m.db = static_cast<uint32_t>(db);
+  Address(db, &m);
   m.key = owned;
   Log(m);
   ApplyKey(m, old);
@@ -384,7 +399,7 @@ bool Engine::SetExpire(int db, std::string_view key, int64_t expire_at_ms) {
   if (!Lookup(db, key, false, &old).ok()) return false;  // read_error_ set: nothing logged
   Mutation m;
   m.op = MutationOp::kSetExpire;
-  m.db = static_cast<uint32_t>(db);
+  Address(db, &m);
   m.key = key;
   m.expire_at_ms = expire_at_ms;
   Log(m);

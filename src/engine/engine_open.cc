@@ -43,19 +43,27 @@ std::shared_ptr<const SstableReader> Engine::OpenListedTable(const ManifestTable
 }
 
 Status Engine::OpenTables(const Manifest& manifest) {
-  if (manifest.databases.size() > dbs_.size()) {
-    return Status::InvalidArgument(
-        "the data directory holds " + std::to_string(manifest.databases.size()) +
-        " databases but 'databases' is " + std::to_string(dbs_.size()));
+  const size_t users = manifest.user_databases;
+  if (users > static_cast<size_t>(databases())) {
+    return Status::InvalidArgument("the data directory holds " + std::to_string(users) +
+                                   " databases but 'databases' is " +
+                                   std::to_string(databases()));
   }
   auto v = std::make_shared<Version>(*version_);
   std::vector<std::shared_ptr<DbTiers>> tiers;
   for (size_t i = 0; i < dbs_.size(); i++) {
+    // Internal index i is user database i, or the member space of database i - databases();
+    // the manifest lists its `users` databases, then their member spaces (version 2).
+    const bool member = i >= static_cast<size_t>(databases());
+    const size_t user = member ? i - static_cast<size_t>(databases()) : i;
+    const size_t listed = member ? users + user : user;
     auto t = std::make_shared<DbTiers>();
-    if (i < manifest.databases.size()) {
-      t->id = manifest.databases[i].id;
-      t->table_keys = manifest.databases[i].table_keys;
-      t->table_volatile_keys = manifest.databases[i].table_volatile_keys;
+    if (user < users && listed < manifest.databases.size()) {
+      const ManifestDatabase& d = manifest.databases[listed];
+      t->id = d.id;
+      t->table_keys = d.table_keys;
+      t->table_volatile_keys = d.table_volatile_keys;
+      dbs_[i].dead_ids.insert(d.dead_ids.begin(), d.dead_ids.end());
     } else {
       t->id = NewDatabaseId(0, static_cast<uint32_t>(i));
     }

@@ -70,7 +70,9 @@ bool Engine::ContinueReinstatement(int64_t budget_us) {
         if (out_of_time()) return true;
         MemTable::Entry* e = r.next;
         r.next = MemTable::Next(e);
-        if (MemTable::IsTombstone(e)) {
+        // Tombstones go (the table holds them), and so do the members of collections
+        // deleted since the freeze (their records are garbage, collection_meta.h).
+        if (MemTable::IsTombstone(e) || IsDead(db, MemTable::Key(e))) {
           table.Erase(std::string(MemTable::Key(e)));  // copy: Erase frees the entry
           continue;
         }
@@ -108,6 +110,7 @@ bool Engine::ContinueReinstatement(int64_t budget_us) {
       r.next = MemTable::Next(e);
       const int64_t exp = MemTable::ExpireAt(e);
       if (MemTable::IsTombstone(e) || (exp != 0 && exp <= now_ms)) continue;
+      if (IsDead(db, MemTable::Key(e))) continue;
       if (active.Find(MemTable::Key(e)) != nullptr) continue;
       MemTable::Entry* copy =
           active.Upsert(MemTable::Key(e), MemTable::Sequence(e), MemTable::Type(e), exp,

@@ -112,6 +112,10 @@ FlushResult RunFlush(const std::vector<FlushInput>& inputs, const FlushOptions& 
         [&](const TableAdd& add) -> Status {
           for (MemTable::Entry* e = in.table->First(); e != nullptr; e = MemTable::Next(e)) {
             result.entries++;
+            if (IsDeadMember(in.dead_ids, MemTable::Key(e))) {
+              result.dead_dropped++;
+              continue;
+            }
             uint8_t tier = MemTable::Tier(e);
             bool tombstone = tier & MemTable::kTombstone;
             int64_t exp = MemTable::ExpireAt(e);

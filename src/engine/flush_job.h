@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/collection_meta.h"
 #include "engine/memtable.h"
 #include "engine/record.h"
 #include "engine/sstable_builder.h"
@@ -36,6 +37,9 @@ struct FlushInput {
   uint64_t db_id = 0;
   std::shared_ptr<MemTable> table;  // frozen
   uint64_t file_number = 0;         // for this database's table, if it gets one
+  // A member space's dead collections at the freeze: their records are dropped, not written
+  // and not kept (collection_meta.h).
+  DeadIds dead_ids;
 };
 
 struct FlushOptions {
@@ -83,6 +87,7 @@ struct FlushResult {
   uint64_t entries = 0;        // entries examined
   uint64_t written = 0;        // entries written to tables
   uint64_t clean_dropped = 0;  // clean cold entries dropped
+  uint64_t dead_dropped = 0;   // member records of dead collections dropped
   uint64_t survivors = 0;
   uint64_t bytes_written = 0;  // table bytes
   int64_t duration_us = 0;

@@ -10,7 +10,6 @@ namespace organic::engine {
 
 namespace {
 constexpr char kMagic[8] = {'O', 'K', 'V', 'M', 'A', 'N', 'I', 'F'};
-constexpr uint32_t kVersion = 1;
 constexpr const char* kManifestName = "MANIFEST";
 constexpr const char* kTempName = "MANIFEST.tmp";
 // A manifest describes at most this many databases and tables; anything bigger is damage.
@@ -39,15 +38,18 @@ bool ParseSstableFileName(const std::string& name, uint64_t* number) {
 
 void EncodeManifest(const Manifest& m, std::string* out) {
   out->assign(kMagic, sizeof(kMagic));
-  PutFixed32(out, kVersion);
+  PutFixed32(out, kManifestVersion);
   PutVarint64(out, m.wal_floor);
   PutVarint64(out, m.last_sequence);
   PutVarint64(out, m.next_file_number);
+  PutVarint64(out, m.user_databases);
   PutVarint64(out, m.databases.size());
   for (const ManifestDatabase& d : m.databases) {
     PutVarint64(out, d.id);
     PutVarint64(out, d.table_keys);
     PutVarint64(out, d.table_volatile_keys);
+    PutVarint64(out, d.dead_ids.size());
+    for (uint64_t id : d.dead_ids) PutVarint64(out, id);
   }
   PutVarint64(out, m.tables.size());
   for (const ManifestTable& t : m.tables) {
@@ -72,13 +74,24 @@ Status DecodeManifest(std::string_view in, const std::string& name, Manifest* m)
   if (Crc32cUnmask(stored_crc) != Crc32c(in.data(), in.size() - 4)) {
     return bad("checksum mismatch");
   }
-  if (DecodeFixed32(in.data() + sizeof(kMagic)) != kVersion) return bad("unknown version");
+  const uint32_t version = DecodeFixed32(in.data() + sizeof(kMagic));
+  if (version == 0 || version > kManifestVersion) {
+    return Status::NotSupported(name + ": format version " + std::to_string(version) +
+                                " is not one this server reads (1 to " +
+                                std::to_string(kManifestVersion) + ")");
+  }
   Decoder d(in.substr(sizeof(kMagic) + 4, in.size() - sizeof(kMagic) - 8));
   Manifest out;
   uint64_t count = 0;
   if (!d.GetVarint(&out.wal_floor) || !d.GetVarint(&out.last_sequence) ||
-      !d.GetVarint(&out.next_file_number) || !d.GetVarint(&count) || count > kMaxItems) {
+      !d.GetVarint(&out.next_file_number) ||
+      (version >= 2 && !d.GetVarint(&out.user_databases)) || !d.GetVarint(&count) ||
+      count > kMaxItems) {
     return bad("undecodable header");
+  }
+  if (version == 1) out.user_databases = count;
+  if (out.user_databases > count || (version >= 2 && count != 2 * out.user_databases)) {
+    return bad("database count does not match its member spaces");
   }
   // Items are appended as they decode, never allocated from the count up front: a damaged
   // count (up to kMaxItems, 2^24) would otherwise cost gigabytes before the first missing byte
@@ -88,6 +101,13 @@ Status DecodeManifest(std::string_view in, const std::string& name, Manifest* m)
     if (!d.GetVarint(&db.id) || !d.GetVarint(&db.table_keys) ||
         !d.GetVarint(&db.table_volatile_keys)) {
       return bad("undecodable database");
+    }
+    uint64_t dead = 0;
+    if (version >= 2 && (!d.GetVarint(&dead) || dead > kMaxItems)) {
+      return bad("undecodable database");
+    }
+    for (uint64_t j = 0; j < dead; j++) {
+      if (!d.GetVarint(&db.dead_ids.emplace_back())) return bad("undecodable dead id");
     }
   }
   if (!d.GetVarint(&count) || count > kMaxItems) return bad("undecodable table count");

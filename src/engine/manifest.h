@@ -33,12 +33,19 @@ struct ManifestDatabase {
   // a TTL. Replay adds the WAL's changes to them, which keeps DBSIZE exact after a restart.
   uint64_t table_keys = 0;
   uint64_t table_volatile_keys = 0;
+  // Member spaces (version 2): ids of dead collections whose member records tables may still
+  // hold; flushes and compactions drop those records.
+  std::vector<uint64_t> dead_ids;
 };
 
 struct Manifest {
   uint64_t wal_floor = 1;         // replay WAL generations >= this; older ones are obsolete
   uint64_t last_sequence = 0;     // highest sequence number held by any table
   uint64_t next_file_number = 1;  // every sst-N.sst file has N < this
+  // Version 2: databases[0, user_databases) are user databases 0, 1 ...; the next
+  // user_databases entries are their member spaces, in the same order. A version 1 manifest
+  // (before collections) has user databases only: user_databases = databases.size().
+  uint64_t user_databases = 0;
   std::vector<ManifestDatabase> databases;  // database number i at the floor is databases[i]
   std::vector<ManifestTable> tables;        // tables of the ids in `databases`
 };
@@ -52,7 +59,10 @@ std::string SstableFileName(uint64_t file_number);  // "sst-<N>.sst"
 bool ParseSstableFileName(const std::string& name, uint64_t* number);
 
 void EncodeManifest(const Manifest& m, std::string* out);
-// Corruption (naming `name`) if in is not a complete, checksummed manifest.
+// The format version EncodeManifest writes; DecodeManifest also reads version 1.
+inline constexpr uint32_t kManifestVersion = 2;
+// Corruption (naming `name`) if in is not a complete, checksummed manifest; NotSupported
+// naming the version for a manifest of a newer format.
 Status DecodeManifest(std::string_view in, const std::string& name, Manifest* m);
 
 // Durably replaces dir/MANIFEST with m.

@@ -11,8 +11,11 @@ namespace organic::engine {
 //   kFlushDb:   varint db
 //   kFlushAll:  (nothing)
 //   kSwapDb:    varint db | varint other_db
+//   op flag bits: kOpMemberSpace (kPut, kDelete), kOpKeepMembers (kDelete)
 void EncodeMutation(const Mutation& m, std::string* out) {
-  out->push_back(static_cast<char>(m.op));
+  out->push_back(static_cast<char>(static_cast<uint8_t>(m.op) |
+                                   (m.member_space ? kOpMemberSpace : 0) |
+                                   (m.keep_members ? kOpKeepMembers : 0)));
   PutVarint64(out, m.sequence);
   switch (m.op) {
     case MutationOp::kPut:
@@ -49,7 +52,12 @@ bool DecodeMutation(std::string_view payload, Mutation* m) {
   uint8_t op;
   uint64_t v;
   if (!d.GetByte(&op) || !d.GetVarint(&m->sequence)) return false;
-  m->op = static_cast<MutationOp>(op);
+  m->op = static_cast<MutationOp>(op & kOpMask);
+  m->member_space = (op & kOpMemberSpace) != 0;
+  m->keep_members = (op & kOpKeepMembers) != 0;
+  // The flags exist on the ops that take them only: anything else is damage.
+  if (m->member_space && m->op != MutationOp::kPut && m->op != MutationOp::kDelete) return false;
+  if (m->keep_members && m->op != MutationOp::kDelete) return false;
   auto get_db = [&](uint32_t* db) {
     if (!d.GetVarint(&v) || v > UINT32_MAX) return false;
     *db = static_cast<uint32_t>(v);
@@ -62,6 +70,7 @@ bool DecodeMutation(std::string_view payload, Mutation* m) {
           !d.GetVarint(&v) || !d.GetLengthPrefixed(&m->value)) {
         return false;
       }
+      if ((type & 0x3f) > kMaxValueType) return false;
       m->type = static_cast<ValueType>(type & 0x3f);
       m->encoding = static_cast<EncodingHint>(type >> 6);
       if (m->encoding > EncodingHint::kEmbstr) return false;

@@ -27,6 +27,14 @@ enum class MutationOp : uint8_t {
 // RENAME, ...): replay applies all of them or, when the record is torn, none.
 inline constexpr uint8_t kMutationBatch = 7;
 
+// Flag bits of the op byte (docs/record-format.md). A mutation of a database's member space
+// (collection member records, Engine::MemberSpace) carries kOpMemberSpace; `db` is then the
+// user database number, so a data directory stays readable whatever `databases` says.
+inline constexpr uint8_t kOpMemberSpace = 0x80;
+// On a kDelete of a collection's metadata: its member records live on under another key
+// (RENAME), so the delete must not make the collection's id dead.
+inline constexpr uint8_t kOpKeepMembers = 0x40;
+inline constexpr uint8_t kOpMask = 0x3f;
 struct Mutation {
   MutationOp op = MutationOp::kPut;
   uint64_t sequence = 0;
@@ -35,6 +43,8 @@ struct Mutation {
   ValueType type = ValueType::kString;
   int64_t expire_at_ms = 0;
   EncodingHint encoding = EncodingHint::kAuto;  // kPut: bits 6-7 of the type byte
+  bool member_space = false;  // kPut, kDelete: a member record (kOpMemberSpace)
+  bool keep_members = false;  // kDelete: kOpKeepMembers
   std::string_view key;
   std::string_view value;
 };

@@ -10,8 +10,15 @@ namespace organic::engine {
 
 enum class ValueType : uint8_t {
   kString = 0,
-  // Hashes, lists, sets and sorted sets come later as metadata records + sub-key records.
+  // Collections: the record under the user key is the collection's metadata
+  // (engine/collection_meta.h); large ones keep one member record per field or member in the
+  // database's member space (docs/record-format.md, "Collections").
+  kHash = 1,
+  kSet = 2,
+  // 3 and 4 are kept for lists and sorted sets.
 };
+inline constexpr uint8_t kMaxValueType = 2;
+inline bool IsCollection(ValueType t) { return t != ValueType::kString; }
 
 // What OBJECT ENCODING reports for a string, following how Redis created the value:
 // kAuto decides by content (int / embstr up to 44 bytes / raw), kRaw is left by APPEND,

@@ -38,7 +38,7 @@ bool DecodeTableRecord(std::string_view in, TableRecord* r) {
   uint8_t encoding = (tag >> 2) & 0x3;
   uint8_t type = tag >> 4;
   if (encoding > static_cast<uint8_t>(EncodingHint::kEmbstr)) return false;
-  if (type != static_cast<uint8_t>(ValueType::kString)) return false;
+  if (type > kMaxValueType) return false;
   if (r->tombstone && (p != limit || (tag & kExpireBit))) return false;
   r->encoding = static_cast<EncodingHint>(encoding);
   r->type = static_cast<ValueType>(type);

@@ -299,6 +299,14 @@ void Config::Define() {
       // as "0", a value CONFIG SET refuses (found by tests/fuzz/config_fuzz).
       [=] { return FormatDouble(v->organic_ewma_alpha); }});
   add_int("lfu-log-factor", &v->lfu_log_factor, 0, INT32_MAX, true);
+  // Each alias is a directive of its own over the same value, as Redis lists both names.
+  for (const char* name : {"hash-max-listpack-entries", "hash-max-ziplist-entries"}) {
+    add_integer(name, &v->hash_max_listpack_entries, 0, INT64_MAX, true);
+  }
+  for (const char* name : {"hash-max-listpack-value", "hash-max-ziplist-value"}) {
+    add_memory(name, &v->hash_max_listpack_value, 0, true);  // a memory value, as Redis
+  }
+  add_integer("set-max-intset-entries", &v->set_max_intset_entries, 0, INT64_MAX, true);
   add_int("lfu-decay-time", &v->lfu_decay_time, 0, INT32_MAX, true);
   directives_.push_back(Directive{
       "save", Type::kMulti, true,

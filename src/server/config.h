@@ -37,6 +37,11 @@ struct ConfigValues {
   // OBJECT FREQ/IDLETIME follow Redis under them (FREQ only with an LFU policy).
   std::string maxmemory_policy = "organic";
   int maxmemory_samples = 5;
+  // Redis's collection encoding thresholds (OBJECT ENCODING; commands/collection_ops.h).
+  // Redis 7.0's built-in defaults (its sample redis.conf says 128 entries).
+  uint64_t hash_max_listpack_entries = 512;
+  uint64_t hash_max_listpack_value = 64;
+  uint64_t set_max_intset_entries = 512;
   int lfu_log_factor = 10;
   int lfu_decay_time = 1;
   // Redis's save points: a metabolic flush starts when at least `changes` writes happened and

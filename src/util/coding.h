@@ -96,6 +96,8 @@ class Decoder {
     return true;
   }
   bool done() const { return p_ == limit_; }
+  // What is left to decode.
+  std::string_view rest() const { return std::string_view(p_, static_cast<size_t>(limit_ - p_)); }
 
  private:
   const char* p_;

@@ -1,0 +1,59 @@
+// What the collection command handlers (hash_commands.cc, set_commands.cc, and later lists
+// and sorted sets) share: loading a key with Redis's replies for a missing key or another
+// type, and their random numbers.
+#pragma once
+
+#include <cstdint>
+#include <random>
+
+#include "commands/collection_ops.h"
+#include "protocol/errors.h"
+
+namespace organic::commands {
+
+// Loads the collection; false (with the reply written) when it is missing or of another type.
+// on_missing writes the missing-key reply. mode kWrite for the commands that write (Redis's
+// lookupKeyWriteOrReply: no keyspace hit/miss statistics).
+template <typename OnMissing>
+bool LoadOrReply(CommandContext& ctx, CollectionObject* coll, engine::LookupMode mode,
+                 OnMissing on_missing) {
+  switch (coll->Load(mode)) {
+    case OpStatus::kWrongType:
+      ctx.reply->Error(protocol::kWrongType);
+      return false;
+    case OpStatus::kNotFound:
+      on_missing();
+      return false;
+    case OpStatus::kOk:
+      return true;
+  }
+  return false;
+}
+
+// LoadOrReply for a command that only reads (Redis's lookupKeyReadOrReply).
+template <typename OnMissing>
+bool LoadForRead(CommandContext& ctx, CollectionObject* coll, OnMissing on_missing) {
+  return LoadOrReply(ctx, coll, engine::LookupMode::kRead, on_missing);
+}
+
+// For a command that creates a missing collection: only another type stops it.
+inline bool LoadForWrite(CommandContext& ctx, CollectionObject* coll) {
+  if (coll->Load(engine::LookupMode::kWrite) == OpStatus::kWrongType) {
+    ctx.reply->Error(protocol::kWrongType);
+    return false;
+  }
+  return true;
+}
+
+// The loop thread's generator for HRANDFIELD, SRANDMEMBER, SPOP (seeded once per process).
+inline std::mt19937_64& CollectionRng() {
+  static std::mt19937_64 rng(std::random_device{}());
+  return rng;
+}
+
+// Uniform in [0, n), n > 0.
+inline uint64_t RandomBelow(uint64_t n) {
+  return std::uniform_int_distribution<uint64_t>(0, n - 1)(CollectionRng());
+}
+
+}  // namespace organic::commands
