@@ -26,7 +26,7 @@
 # Tests named in redis-compat/tcl/skip.txt are skipped (see that file for its format).
 set -uo pipefail
 
-readonly kDefaultUnits="unit/type/string unit/type/incr unit/keyspace unit/expire unit/protocol
+readonly kDefaultUnits="unit/type/string unit/type/incr unit/type/hash unit/type/set unit/keyspace unit/expire unit/protocol
 unit/scan unit/info-command unit/quit unit/introspection-2"
 # needs:debug: DEBUG / OBJECT REFCOUNT internals (shared integers, object addresses); Redis's own
 #              "external-nodebug" CI job runs external mode with this same filter.
