@@ -20,7 +20,8 @@ using organic::engine::Manifest;
 
 bool Same(const Manifest& a, const Manifest& b) {
   if (a.wal_floor != b.wal_floor || a.last_sequence != b.last_sequence ||
-      a.next_file_number != b.next_file_number || a.databases.size() != b.databases.size() ||
+      a.next_file_number != b.next_file_number || a.user_databases != b.user_databases ||
+      a.databases.size() != b.databases.size() ||
       a.tables.size() != b.tables.size()) {
     return false;
   }
@@ -28,7 +29,7 @@ bool Same(const Manifest& a, const Manifest& b) {
     const auto& x = a.databases[i];
     const auto& y = b.databases[i];
     if (x.id != y.id || x.table_keys != y.table_keys ||
-        x.table_volatile_keys != y.table_volatile_keys) {
+        x.table_volatile_keys != y.table_volatile_keys || x.dead_ids != y.dead_ids) {
       return false;
     }
   }

@@ -38,6 +38,7 @@
 #include <thread>
 #include <vector>
 
+#include "crash_collections.h"
 #include "server_process.h"
 
 namespace organic::itest {
@@ -53,7 +54,11 @@ constexpr int kCycles = 80;  // about 28 s on a 2-core machine
 // in SSTables, so overwrites and deletes of on-disk keys are the common case.
 constexpr int kStringKeys = 2400;
 constexpr int kCounterKeys = 200;
-constexpr int kKeys = kStringKeys + kCounterKeys;
+// Keys "h:<i>" hold hashes and "t:<i>" sets (crash_collections.h), from a few entries (inline)
+// to a few hundred (member records, which tier to disk on their own).
+constexpr int kHashKeys = 120;
+constexpr int kSetKeys = 120;
+constexpr int kKeys = kStringKeys + kCounterKeys + kHashKeys + kSetKeys;
 // A small set of keys written much more often (they stay hot and survive flushes in memory).
 constexpr int kHotKeys = 64;
 constexpr int kWriters = 2;
@@ -62,10 +67,26 @@ constexpr size_t kMaxValueBeforeSet = 3000;  // APPEND on a longer value becomes
 
 void SleepMs(int ms) { std::this_thread::sleep_for(milliseconds(ms)); }
 
-std::string KeyName(int id) {
-  return id < kStringKeys ? "s:" + std::to_string(id) : "n:" + std::to_string(id - kStringKeys);
+enum class Kind { kString, kCounter, kHash, kSet };
+Kind KindOf(int id) {
+  if (id < kStringKeys) return Kind::kString;
+  if (id < kStringKeys + kCounterKeys) return Kind::kCounter;
+  return id < kStringKeys + kCounterKeys + kHashKeys ? Kind::kHash : Kind::kSet;
 }
-bool IsCounter(int id) { return id >= kStringKeys; }
+std::string KeyName(int id) {
+  switch (KindOf(id)) {
+    case Kind::kString:
+      return "s:" + std::to_string(id);
+    case Kind::kCounter:
+      return "n:" + std::to_string(id - kStringKeys);
+    case Kind::kHash:
+      return "h:" + std::to_string(id - kStringKeys - kCounterKeys);
+    case Kind::kSet:
+      return "t:" + std::to_string(id - kStringKeys - kCounterKeys - kHashKeys);
+  }
+  return "";
+}
+bool IsCounter(int id) { return KindOf(id) == Kind::kCounter; }
 // Keys are dealt to writers round-robin: a key's commands all go through one connection.
 int OwnerOf(int id) { return id % kWriters; }
 
@@ -133,6 +154,10 @@ class Writer {
         c_(std::move(context)) {
     for (int id = 0; id < kKeys; id++) {
       if (OwnerOf(id) != index) continue;
+      if (KindOf(id) == Kind::kHash || KindOf(id) == Kind::kSet) {
+        (KindOf(id) == Kind::kHash ? hashes_ : sets_).push_back(id);
+        continue;
+      }
       (IsCounter(id) ? counters_ : strings_).push_back(id);
       if (id % kStringKeys < kHotKeys) (IsCounter(id) ? hot_counters_ : hot_strings_).push_back(id);
     }
@@ -211,6 +236,9 @@ class Writer {
   Op NextOp() {
     Op op;
     const int roll = static_cast<int>(rng_() % 100);
+    const int family = static_cast<int>(rng_() % 100);
+    if (family < 15) return NextHashOp(roll);
+    if (family < 30) return NextSetOp(roll);
     if (rng_() % 10 == 0) {  // counters: 10% of the commands
       const int id = Pick(counters_, hot_counters_);
       const std::string key = KeyName(id);
@@ -316,6 +344,167 @@ class Writer {
     return op;
   }
 
+  // Another key of ids than id (ids.size() >= 2).
+  int Other(const std::vector<int>& ids, int id) {
+    int to = id;
+    while (to == id) to = ids[rng_() % ids.size()];
+    return to;
+  }
+
+  // A collection's state after a change: deleted when empty, its TTL kept otherwise.
+  static KeyState CollState(const KeyState& before, const Coll& c) {
+    if (c.empty()) return KeyState();
+    return KeyState{true, before.exists && before.has_ttl, EncodeColl(c)};
+  }
+
+  Op NextHashOp(int roll) {
+    Op op;
+    const int id = hashes_[rng_() % hashes_.size()];
+    const std::string key = KeyName(id);
+    const KeyState s = (*sent_)[id];
+    Coll h = s.exists ? DecodeColl(s.value) : Coll();
+    op.reply = Op::Reply::kInt;
+    if (roll < 45) {
+      // HSET of 1-3 fields, or of 20-40 (hashes grow into member records).
+      const int n = roll < 35 ? 1 + static_cast<int>(rng_() % 3) : 20 + static_cast<int>(rng_() % 21);
+      std::vector<std::string> args = {"HSET", key};
+      std::map<std::string, std::string> fields;
+      for (int i = 0; i < n; i++) fields[HashField(static_cast<int>(rng_() % 80))] = NewValue(60, 180);
+      for (const auto& [f, v] : fields) {
+        args.push_back(f);
+        args.push_back(v);
+        if (h.count(f) == 0) op.want_int++;
+        h[f] = v;
+      }
+      Send(&op, args);
+    } else if (roll < 65) {
+      std::vector<std::string> args = {"HDEL", key};
+      std::set<std::string> fields;
+      const int n = 1 + static_cast<int>(rng_() % 3);
+      for (int i = 0; i < n; i++) {
+        fields.insert(!h.empty() && rng_() % 2 == 0 ? std::next(h.begin(), static_cast<long>(rng_() % h.size()))->first
+                                                    : HashField(static_cast<int>(rng_() % 80)));
+      }
+      for (const std::string& f : fields) {
+        if (f == "cnt") continue;
+        args.push_back(f);
+        op.want_int += static_cast<int64_t>(h.erase(f));
+      }
+      if (args.size() == 2) args.push_back("nosuch");
+      op.is_delete = h.empty() && s.exists;
+      Send(&op, args);
+    } else if (roll < 72) {
+      const int64_t delta = static_cast<int64_t>(rng_() % 2001) - 1000;
+      const int64_t now = h.count("cnt") ? std::stoll(h["cnt"]) + delta : delta;
+      op.want_int = now;
+      h["cnt"] = std::to_string(now);
+      Send(&op, {"HINCRBY", key, "cnt", std::to_string(delta)});
+    } else if (roll < 80) {
+      op.is_delete = true;
+      op.want_int = s.exists ? 1 : 0;
+      h.clear();
+      Send(&op, {"DEL", key});
+    } else if (roll < 88) {
+      op.want_int = s.exists ? 1 : 0;
+      Send(&op, {"EXPIRE", key, std::to_string(50000 + rng_() % 50000)});
+      op.changes.emplace_back(id, s.exists ? KeyState{true, true, s.value} : KeyState());
+      return op;
+    } else {
+      // RENAME (O(1): the member records keep their id) or COPY REPLACE (a copy of them).
+      const int to = Other(hashes_, id);
+      if (!s.exists || rng_() % 2 == 0) {
+        op.want_int = s.exists ? 1 : 0;
+        Send(&op, {"COPY", key, KeyName(to), "REPLACE"});
+        if (s.exists) op.changes.emplace_back(to, s);
+        return op;
+      }
+      op.reply = Op::Reply::kOk;
+      Send(&op, {"RENAME", key, KeyName(to)});
+      op.changes.emplace_back(id, KeyState());
+      op.changes.emplace_back(to, s);
+      return op;
+    }
+    op.changes.emplace_back(id, CollState(s, h));
+    return op;
+  }
+
+  Op NextSetOp(int roll) {
+    Op op;
+    const int id = sets_[rng_() % sets_.size()];
+    const std::string key = KeyName(id);
+    const KeyState s = (*sent_)[id];
+    Coll t = s.exists ? DecodeColl(s.value) : Coll();
+    op.reply = Op::Reply::kInt;
+    if (roll < 45) {
+      const int n = roll < 35 ? 1 + static_cast<int>(rng_() % 4) : 30 + static_cast<int>(rng_() % 31);
+      std::vector<std::string> args = {"SADD", key};
+      std::set<std::string> members;
+      for (int i = 0; i < n; i++) members.insert(SetMember(static_cast<int>(rng_() % 200)));
+      for (const std::string& m : members) {
+        args.push_back(m);
+        op.want_int += t.emplace(m, "").second ? 1 : 0;
+      }
+      Send(&op, args);
+    } else if (roll < 62) {
+      std::vector<std::string> args = {"SREM", key};
+      std::set<std::string> members;
+      const int n = 1 + static_cast<int>(rng_() % 3);
+      for (int i = 0; i < n; i++) {
+        members.insert(!t.empty() && rng_() % 2 == 0 ? std::next(t.begin(), static_cast<long>(rng_() % t.size()))->first
+                                                     : SetMember(static_cast<int>(rng_() % 200)));
+      }
+      for (const std::string& m : members) {
+        args.push_back(m);
+        op.want_int += static_cast<int64_t>(t.erase(m));
+      }
+      op.is_delete = t.empty() && s.exists;
+      Send(&op, args);
+    } else if (roll < 72) {
+      // SMOVE: two sets change in one command.
+      const int to = Other(sets_, id);
+      KeyState d = (*sent_)[to];
+      Coll dst = d.exists ? DecodeColl(d.value) : Coll();
+      const std::string m = !t.empty() && rng_() % 4 != 0
+                                ? std::next(t.begin(), static_cast<long>(rng_() % t.size()))->first
+                                : SetMember(static_cast<int>(rng_() % 200));
+      op.want_int = static_cast<int64_t>(t.erase(m));
+      Send(&op, {"SMOVE", key, KeyName(to), m});
+      if (op.want_int == 1) {
+        dst[m] = "";
+        op.changes.emplace_back(id, CollState(s, t));
+        op.changes.emplace_back(to, CollState(d, dst));
+      }
+      return op;
+    } else if (roll < 80) {
+      op.is_delete = true;
+      op.want_int = s.exists ? 1 : 0;
+      t.clear();
+      Send(&op, {"DEL", key});
+    } else if (roll < 90) {
+      // SUNIONSTORE into this key from two others: the destination is replaced, TTL gone.
+      const int a = Other(sets_, id);
+      int b = Other(sets_, id);
+      Coll u;
+      for (int src : {a, b}) {
+        if ((*sent_)[src].exists) {
+          for (const auto& [m, v] : DecodeColl((*sent_)[src].value)) u[m] = v;
+        }
+      }
+      op.want_int = static_cast<int64_t>(u.size());
+      op.is_delete = u.empty();
+      Send(&op, {"SUNIONSTORE", key, KeyName(a), KeyName(b)});
+      op.changes.emplace_back(id, u.empty() ? KeyState() : KeyState{true, false, EncodeColl(u)});
+      return op;
+    } else {
+      op.want_int = s.exists ? 1 : 0;
+      Send(&op, {"EXPIRE", key, std::to_string(50000 + rng_() % 50000)});
+      op.changes.emplace_back(id, s.exists ? KeyState{true, true, s.value} : KeyState());
+      return op;
+    }
+    op.changes.emplace_back(id, CollState(s, t));
+    return op;
+  }
+
   const int index_;
   const int cycle_;
   std::mt19937_64 rng_;
@@ -324,6 +513,7 @@ class Writer {
   RedisContextPtr c_;
   std::vector<int> strings_, counters_;  // the keys this writer owns
   std::vector<int> hot_strings_, hot_counters_;
+  std::vector<int> hashes_, sets_;
   std::vector<Op> ops_;                  // every command sent, in order
   size_t acked_ = 0;                     // ops_[0, acked_) were acknowledged
   std::string error_;                    // an unexpected reply, if any
@@ -335,7 +525,9 @@ class Writer {
 std::vector<KeyState> ReadAll(redisContext* c, std::vector<std::string>* problems) {
   for (int id = 0; id < kKeys; id++) {
     const std::string key = KeyName(id);
-    AppendCommand(c, {"GET", key});
+    const Kind kind = KindOf(id);
+    AppendCommand(c, {kind == Kind::kHash ? "HGETALL" : kind == Kind::kSet ? "SMEMBERS" : "GET",
+                      key});
     AppendCommand(c, {"PTTL", key});
     AppendCommand(c, {"EXISTS", key});
   }
@@ -347,7 +539,13 @@ std::vector<KeyState> ReadAll(redisContext* c, std::vector<std::string>* problem
       break;
     }
     KeyState& s = states[id];
-    if (get->type == REDIS_REPLY_STRING) {
+    if (KindOf(id) == Kind::kHash || KindOf(id) == Kind::kSet) {
+      bool ok = false;
+      Coll coll = CollFromReply(get.get(), KindOf(id) == Kind::kHash, &ok);
+      if (!ok) problems->push_back(KeyName(id) + " -> " + FormatReply(get.get()).substr(0, 80));
+      s.exists = !coll.empty();
+      if (s.exists) s.value = EncodeColl(coll);
+    } else if (get->type == REDIS_REPLY_STRING) {
       s.exists = true;
       s.value.assign(get->str, get->len);
     } else if (get->type != REDIS_REPLY_NIL) {
@@ -558,12 +756,32 @@ TEST_CASE("kill -9 at random moments during flushes and compactions loses no ack
     for (int id = 0; id < kKeys; id++) {
       KeyState& s = certain[id];
       s.exists = true;
+      if (KindOf(id) == Kind::kHash || KindOf(id) == Kind::kSet) {
+        // 3 to 150 entries: some inline, some in member records from the start.
+        const bool hash = KindOf(id) == Kind::kHash;
+        Coll coll;
+        std::vector<std::string> args = {hash ? "HSET" : "SADD", KeyName(id)};
+        for (int j = 0; j < 3 + id % 148; j++) {
+          const std::string name = hash ? HashField(j % 80) : SetMember(j);
+          const std::string value = hash ? pool.substr(id * 3 + j, 60 + j % 100) : "";
+          if (coll.count(name) != 0) continue;
+          coll[name] = value;
+          args.push_back(name);
+          if (hash) args.push_back(value);
+        }
+        s.value = EncodeColl(coll);
+        AppendCommand(c.get(), args);
+        continue;
+      }
       s.value = IsCounter(id) ? std::to_string(id) : pool.substr(id * 7, 100 + id % 900);
       AppendCommand(c.get(), {"SET", KeyName(id), s.value});
     }
     for (int id = 0; id < kKeys; id++) {
       RedisReplyPtr r = GetReply(c.get());
-      REQUIRE_MESSAGE(FormatReply(r.get(), c.get()) == "OK", KeyName(id));
+      const bool coll = KindOf(id) == Kind::kHash || KindOf(id) == Kind::kSet;
+      REQUIRE_MESSAGE((coll ? r != nullptr && r->type == REDIS_REPLY_INTEGER
+                            : FormatReply(r.get(), c.get()) == "OK"),
+                      KeyName(id));
     }
   }
 
