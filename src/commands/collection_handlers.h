@@ -1,10 +1,9 @@
 // What the collection command handlers (hash_commands.cc, set_commands.cc, and later lists
 // and sorted sets) share: loading a key with Redis's replies for a missing key or another
-// type, and their random numbers.
+// type. (Their random numbers: collection_ops.h.)
 #pragma once
 
 #include <cstdint>
-#include <random>
 
 #include "commands/collection_ops.h"
 #include "protocol/errors.h"
@@ -43,17 +42,6 @@ inline bool LoadForWrite(CommandContext& ctx, CollectionObject* coll) {
     return false;
   }
   return true;
-}
-
-// The loop thread's generator for HRANDFIELD, SRANDMEMBER, SPOP (seeded once per process).
-inline std::mt19937_64& CollectionRng() {
-  static std::mt19937_64 rng(std::random_device{}());
-  return rng;
-}
-
-// Uniform in [0, n), n > 0.
-inline uint64_t RandomBelow(uint64_t n) {
-  return std::uniform_int_distribution<uint64_t>(0, n - 1)(CollectionRng());
 }
 
 }  // namespace organic::commands

@@ -1,7 +1,10 @@
 #include "commands/collection_ops.h"
 
 #include <algorithm>
+#include <deque>
+#include <set>
 #include <string>
+#include <unordered_map>
 
 #include "commands/server_api.h"
 #include "server/config.h"
@@ -284,6 +287,83 @@ std::pair<std::string, std::string> CollectionObject::At(uint64_t index) {
     out = {std::string(name), std::string(value)};
     return false;
   });
+  return out;
+}
+
+namespace {
+// Random-pick pools of member-record collections, by id (ids are unique across databases).
+// Loop thread only. Bounded: the least recently filled pools go first.
+struct RandomPools {
+  static constexpr size_t kMaxPools = 64;
+  std::unordered_map<uint64_t, std::vector<std::string>> by_id;
+  std::deque<uint64_t> filled;  // ids in fill order
+};
+RandomPools& Pools() {
+  static RandomPools pools;
+  return pools;
+}
+}  // namespace
+
+std::pair<std::string, std::string> CollectionObject::RandomMember() {
+  if (storage_ == CollectionStorage::kInline) return At(RandomBelow(count_));
+  RandomPools& pools = Pools();
+  for (int refills = 0; refills < 2; refills++) {
+    std::vector<std::string>& pool = pools.by_id[id_];
+    while (!pool.empty()) {
+      const size_t i = RandomBelow(pool.size());
+      std::string name = std::move(pool[i]);
+      pool[i] = std::move(pool.back());
+      pool.pop_back();
+      if (std::optional<std::string> value = Find(name)) return {std::move(name), *value};
+    }
+    // Refill: a uniform sample (reservoir) of up to size/32 names from one walk.
+    const size_t want = std::clamp<uint64_t>(count_ / 32, 64, 16384);
+    std::vector<std::string> sample;
+    sample.reserve(want);
+    uint64_t seen = 0;
+    ForEach([&](std::string_view name, std::string_view) {
+      if (sample.size() < want) {
+        sample.emplace_back(name);
+      } else if (const uint64_t j = RandomBelow(seen + 1); j < want) {
+        sample[j].assign(name);
+      }
+      seen++;
+      return true;
+    });
+    if (pools.by_id.size() > RandomPools::kMaxPools && !pools.filled.empty()) {
+      pools.by_id.erase(pools.filled.front());
+      pools.filled.pop_front();
+    }
+    pools.filled.push_back(id_);
+    pools.by_id[id_] = std::move(sample);
+  }
+  return At(RandomBelow(count_));  // a damaged walk: fall back to a position
+}
+
+std::vector<std::pair<std::string, std::string>> CollectionObject::RandomDistinct(uint64_t k) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (storage_ == CollectionStorage::kMembers && k * 8 <= count_) {
+    // Few picks: from the pool, duplicates skipped (a bounded number of tries).
+    std::set<std::string> taken;
+    for (uint64_t tries = 0; out.size() < k && tries < 4 * k + 64; tries++) {
+      auto pick = RandomMember();
+      if (taken.insert(pick.first).second) out.push_back(std::move(pick));
+    }
+    if (out.size() == k) return out;
+    out.clear();
+  }
+  // Many picks (or inline): k distinct positions by reservoir over one walk, then shuffled.
+  uint64_t seen = 0;
+  ForEach([&](std::string_view name, std::string_view value) {
+    if (out.size() < k) {
+      out.emplace_back(name, value);
+    } else if (const uint64_t j = RandomBelow(seen + 1); j < k) {
+      out[j] = {std::string(name), std::string(value)};
+    }
+    seen++;
+    return true;
+  });
+  std::shuffle(out.begin(), out.end(), CollectionRng());
   return out;
 }
 

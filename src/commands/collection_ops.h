@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <random>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -77,6 +78,14 @@ class CollectionObject {
   // The member at position index (0 <= index < size()) in storage order. O(1) inline; a walk
   // over the member records otherwise.
   std::pair<std::string, std::string> At(uint64_t index);
+  // A uniformly random member (REQUIRES: size() > 0). Inline: O(1). Member records have no
+  // positions to draw from, so picks come from a pool of names sampled uniformly (a reservoir
+  // over one walk of the collection, up to size()/32 of them) kept per collection id and
+  // refilled when used up: the walk's cost is shared by that many picks. A pooled name gone
+  // since is skipped (each pick is looked up).
+  std::pair<std::string, std::string> RandomMember();
+  // k distinct random members, 0 < k < size(), in random order.
+  std::vector<std::pair<std::string, std::string>> RandomDistinct(uint64_t k);
 
   // Makes the changes visible to the next command: writes the metadata record (its TTL kept),
   // or deletes the key when the collection became empty. No-op without changes.
@@ -126,6 +135,17 @@ class CollectionObject {
 // this client right after the command anyway) is refused before it is built, and with no bound
 // configured a fixed 4 GB ceiling keeps the allocation from failing.
 uint64_t RandomReplyCap(const CommandContext& ctx);
+
+// The loop thread's generator for HRANDFIELD, SRANDMEMBER, SPOP (seeded once per process).
+inline std::mt19937_64& CollectionRng() {
+  static std::mt19937_64 rng(std::random_device{}());
+  return rng;
+}
+
+// Uniform in [0, n), n > 0.
+inline uint64_t RandomBelow(uint64_t n) {
+  return std::uniform_int_distribution<uint64_t>(0, n - 1)(CollectionRng());
+}
 
 // Parses a canonical int64 (what an intset can hold: no sign "+", no leading zeros, no "-0").
 bool IsIntsetValue(std::string_view s, int64_t* out);

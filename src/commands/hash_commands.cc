@@ -239,7 +239,7 @@ void HRandFieldCommand(CommandContext& ctx) {
   if (ctx.args.size() == 2) {
     CollectionObject hash = HashOf(ctx);
     if (!LoadForRead(ctx, &hash, [&] { ctx.reply->NullBulk(); })) return;
-    ctx.reply->Bulk(hash.At(RandomBelow(hash.size())).first);
+    ctx.reply->Bulk(hash.RandomMember().first);
     return;
   }
   int64_t count;
@@ -271,16 +271,24 @@ void HRandFieldCommand(CommandContext& ctx) {
     ctx.reply->ArrayHeader(0);
     return;
   }
-  std::vector<std::pair<std::string, std::string>> all;
-  all.reserve(hash.size());
-  hash.ForEach([&](std::string_view name, std::string_view value) {
-    all.emplace_back(name, value);
-    return true;
-  });
-  std::vector<const std::pair<std::string, std::string>*> picks;
+  using Item = std::pair<std::string, std::string>;
+  auto read_all = [&] {
+    std::vector<Item> all;
+    all.reserve(hash.size());
+    hash.ForEach([&](std::string_view name, std::string_view value) {
+      all.emplace_back(name, value);
+      return true;
+    });
+    return all;
+  };
   const bool distinct = count > 0;
   const uint64_t n = distinct ? static_cast<uint64_t>(count) : static_cast<uint64_t>(-count);
-  if (!distinct || n == 1) {
+  if (n == 1) {
+    const Item pick = hash.RandomMember();
+    ReplyPicks(ctx, with_values, 1, [&](uint64_t) { return &pick; });
+    return;
+  }
+  if (!distinct) {
     // Every pick is at least "$0\r\n\r\n" (twice with values): refuse an absurd count before
     // building it, where Redis would run out of memory (RandomReplyCap).
     if (n > RandomReplyCap(ctx) / (with_values ? 12 : 6)) {
@@ -290,21 +298,17 @@ void HRandFieldCommand(CommandContext& ctx) {
       return;
     }
     // Written as drawn: no list of n picks is built.
+    const std::vector<Item> all = read_all();
+    if (all.empty()) {  // a damaged walk read nothing; the server reports the read error
+      ctx.reply->ArrayHeader(0);
+      return;
+    }
     ReplyPicks(ctx, with_values, n, [&](uint64_t) { return &all[RandomBelow(all.size())]; });
     return;
-  } else if (n >= all.size()) {
-    for (const auto& item : all) picks.push_back(&item);
-  } else {
-    // A partial Fisher-Yates shuffle: n distinct positions.
-    std::vector<size_t> order(all.size());
-    for (size_t i = 0; i < order.size(); i++) order[i] = i;
-    for (uint64_t i = 0; i < n; i++) {
-      size_t j = i + RandomBelow(order.size() - i);
-      std::swap(order[i], order[j]);
-      picks.push_back(&all[order[i]]);
-    }
   }
-  ReplyPicks(ctx, with_values, picks.size(), [&](uint64_t i) { return picks[i]; });
+  // Distinct fields: the whole hash when n >= its size, else n picked at random.
+  const std::vector<Item> picks = n >= hash.size() ? read_all() : hash.RandomDistinct(n);
+  ReplyPicks(ctx, with_values, picks.size(), [&](uint64_t i) { return &picks[i]; });
 }
 
 void HScanCommand(CommandContext& ctx) { ScanCollectionCommand(ctx, ValueType::kHash); }

@@ -64,22 +64,6 @@ void LookUpMembers(CollectionObject& set, std::span<const std::string> members) 
   for (const std::string& m : members) set.Contains(m);
 }
 
-// k distinct positions in [0, n), k < n, in random order (Floyd's sampling, then a shuffle:
-// Floyd's output order is not uniform).
-std::vector<uint64_t> DistinctPositions(uint64_t n, uint64_t k) {
-  std::unordered_set<uint64_t> chosen;
-  std::vector<uint64_t> out;
-  out.reserve(k);
-  for (uint64_t j = n - k; j < n; j++) {
-    const uint64_t t = RandomBelow(j + 1);
-    const uint64_t pick = chosen.insert(t).second ? t : j;
-    if (pick == j) chosen.insert(j);
-    out.push_back(pick);
-  }
-  std::shuffle(out.begin(), out.end(), CollectionRng());
-  return out;
-}
-
 // The members at `positions` (storage order, each < size; repeats allowed), in the order asked.
 // Inline storage answers each position in O(1); member records are walked once, keeping only
 // the positions asked for, so memory follows the answer, not the set.
@@ -208,8 +192,11 @@ void SPopWithCount(CommandContext& ctx) {
     ReplySet(ctx, all);
     return;
   }
-  // Every member to pop is read (one walk) before the first removal.
-  Members popped = MembersAt(set, DistinctPositions(set.size(), static_cast<uint64_t>(count)));
+  // Every member to pop is read before the first removal.
+  Members popped;
+  for (auto& [name, value] : set.RandomDistinct(static_cast<uint64_t>(count))) {
+    popped.push_back(std::move(name));
+  }
   for (const std::string& m : popped) set.Remove(m);
   set.Commit();
   ReplySet(ctx, popped);
@@ -226,7 +213,7 @@ void SPopCommand(CommandContext& ctx) {
   }
   CollectionObject set = SetOf(ctx, ctx.args[1]);
   if (!LoadOrReply(ctx, &set, LookupMode::kWrite, [&] { ctx.reply->NullBulk(); })) return;
-  const std::string member = set.At(RandomBelow(set.size())).first;
+  const std::string member = set.RandomMember().first;
   set.Remove(member);
   set.Commit();  // deletes the key when that was its last member
   ctx.reply->Bulk(member);
@@ -283,7 +270,7 @@ void SRandMemberCommand(CommandContext& ctx) {
   CollectionObject set = SetOf(ctx, ctx.args[1]);
   if (ctx.args.size() == 2) {
     if (!LoadForRead(ctx, &set, [&] { ctx.reply->NullBulk(); })) return;
-    ctx.reply->Bulk(set.At(RandomBelow(set.size())).first);
+    ctx.reply->Bulk(set.RandomMember().first);
     return;
   }
   int64_t count;
@@ -307,7 +294,11 @@ void SRandMemberCommand(CommandContext& ctx) {
     ReplyArray(ctx, ReadAll(set));
     return;
   }
-  ReplyArray(ctx, MembersAt(set, DistinctPositions(set.size(), static_cast<uint64_t>(count))));
+  Members picks;
+  for (auto& [name, value] : set.RandomDistinct(static_cast<uint64_t>(count))) {
+    picks.push_back(std::move(name));
+  }
+  ReplyArray(ctx, picks);
 }
 
 // SMOVE source destination member, in Redis's order: a missing source answers 0 whatever the

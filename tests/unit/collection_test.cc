@@ -4,7 +4,10 @@
 // ids dead and flushes and compactions dropping their records, restarts.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -348,4 +351,33 @@ TEST_CASE("collections: HSCAN walks a large hash with cursors, every field exact
   } while (cursor != "0" && calls < 100);
   CHECK(seen == 1000);
   CHECK(calls == 10);
+}
+
+TEST_CASE("collections: random picks from member records are uniform and distinct") {
+  testing::TempDir dir;
+  Shell sh(dir.path());
+  std::vector<std::string> sadd = {"SADD", "s"};
+  for (int i = 0; i < 2000; i++) sadd.push_back("member:" + std::to_string(i * 7919 % 100003));
+  CHECK(sh.Run(sadd) == ":2000\r\n");
+  CHECK(sh.Run({"OBJECT", "ENCODING", "s"}) == "$9\r\nhashtable\r\n");
+  std::map<std::string, int> seen;
+  for (int i = 0; i < 40000; i++) {
+    std::string r = sh.Run({"SRANDMEMBER", "s"});
+    REQUIRE(r.rfind("$", 0) == 0);
+    seen[r]++;
+  }
+  // 20 picks per member expected: every member comes up, none far more often than the rest.
+  CHECK(seen.size() == 2000);
+  int most = 0;
+  for (const auto& [member, n] : seen) most = std::max(most, n);
+  CHECK(most < 60);
+  // SPOP with a count removes that many distinct members; the rest stay.
+  std::string popped = sh.Run({"SPOP", "s", "100"});
+  CHECK(popped.rfind("*100\r\n", 0) == 0);
+  CHECK(sh.Run({"SCARD", "s"}) == ":1900\r\n");
+  // SPOP one by one empties it exactly, every member once.
+  std::set<std::string> out;
+  for (int i = 0; i < 1900; i++) out.insert(sh.Run({"SPOP", "s"}));
+  CHECK(out.size() == 1900);
+  CHECK(sh.Run({"EXISTS", "s"}) == ":0\r\n");
 }
