@@ -148,6 +148,7 @@ bool CollectionObject::Upsert(std::string_view name, std::string_view value) {
   if (storage_ == CollectionStorage::kMembers) {
     const bool is_new = !engine_->Get(space_, MemberKey(name), LookupMode::kWrite).has_value();
     engine_->Put(space_, MemberKey(name), ValueType::kString, value, 0);
+    members_changed_ = true;
     if (is_new) {
       count_++;
       dirty_ = true;
@@ -368,8 +369,15 @@ std::vector<std::pair<std::string, std::string>> CollectionObject::RandomDistinc
 }
 
 void CollectionObject::Commit() {
-  if (!dirty_) return;
+  if (!dirty_) {
+    // Member records changed, the metadata did not (an overwritten field of a large hash):
+    // the key changed all the same.
+    if (members_changed_ && exists_) engine_->NotifyKeyWritten(db_, key_);
+    members_changed_ = false;
+    return;
+  }
   dirty_ = false;
+  members_changed_ = false;
   if (count_ == 0) {
     if (exists_) engine_->Delete(db_, key_);
     exists_ = false;

@@ -127,6 +127,7 @@ class CollectionObject {
   bool parsed_ = false;
   std::vector<std::pair<std::string, std::string>> items_;
   bool dirty_ = false;  // metadata to write at Commit
+  bool members_changed_ = false;  // member records written since the last Commit
 };
 
 // The largest reply SRANDMEMBER with a negative count may build. Redis 7.0 builds any reply

@@ -141,30 +141,6 @@ void Engine::AppendBatch() {
   batch_count_ = 0;
 }
 
-void Engine::FlushDb(int db) {
-  Mutation m;
-  m.op = MutationOp::kFlushDb;
-  m.db = static_cast<uint32_t>(db);
-  Log(m);
-  Apply(m);
-}
-
-void Engine::FlushAll() {
-  Mutation m;
-  m.op = MutationOp::kFlushAll;
-  Log(m);
-  Apply(m);
-}
-
-void Engine::SwapDb(int a, int b) {
-  Mutation m;
-  m.op = MutationOp::kSwapDb;
-  m.db = static_cast<uint32_t>(a);
-  m.other_db = static_cast<uint32_t>(b);
-  Log(m);
-  Apply(m);
-}
-
 int64_t Engine::AverageTtlMs(int db) const {
   const Database& d = dbs_[db];
   if (d.volatile_keys == 0) return 0;

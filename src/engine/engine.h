@@ -108,6 +108,26 @@ enum class LookupMode {
   kMember,
 };
 
+// What happened to a user key (Engine::set_key_change_listener).
+enum class KeyChange : uint8_t {
+  kWritten,  // its value was written (a Put, or a collection's member records changed)
+  kTtl,      // its TTL was set or removed
+  kDeleted,  // deleted by a command (DEL, an emptied collection, RENAME's source, eviction)
+  kExpired,  // deleted because its TTL passed (a read, the expiry cycle)
+  kFlushed,  // FLUSHDB (db) or FLUSHALL (db -1): every key of the database(s); key empty
+  kSwapped,  // SWAPDB db other_db; key empty
+};
+struct KeyChangeEvent {
+  KeyChange change;
+  int db;
+  int other_db;           // kSwapped only
+  std::string_view key;   // valid during the call only
+};
+// Called on the loop thread after each change is applied (never during the WAL replay):
+// the one place WATCH, keyspace notifications, client-side caching and blocking pops learn
+// that a key changed. It must not change the engine.
+using KeyChangeListener = std::function<void(const KeyChangeEvent&)>;
+
 // Where the newest record of a key lives.
 enum class Tier { kNone, kMemory, kDisk };
 
@@ -198,6 +218,13 @@ class Engine {
   // Returns false if the key was absent (or already expired). keep_members: the key is a
   // collection whose member records live on under another key (RENAME): its id stays live.
   bool Delete(int db, std::string_view key, bool keep_members = false);
+  // The listener of every key change (replaces the previous one; empty: none).
+  void set_key_change_listener(KeyChangeListener fn) { key_listener_ = std::move(fn); }
+  // A collection changed through its member records alone (no metadata write): tells the
+  // listener, as a write of its metadata would have (collection_ops.h).
+  void NotifyKeyWritten(int db, std::string_view key) {
+    if (key_listener_) key_listener_({KeyChange::kWritten, db, 0, key});
+  }
   // Sets (or with 0 removes) the TTL of a live key; false if absent.
   bool SetExpire(int db, std::string_view key, int64_t expire_at_ms);
   void FlushDb(int db);
@@ -650,6 +677,8 @@ class Engine {
   size_t batch_count_ = 0;
   std::minstd_rand rng_;
   EngineStats stats_;
+  KeyChangeListener key_listener_;
+  bool expiring_ = false;  // inside ExpireKey: its delete is reported as kExpired
   uint64_t wal_base_size_ = 0;  // WAL bytes after the last flush (or at start)
 };
 

@@ -1,6 +1,7 @@
 // Point reads and writes of one key: the lookup across the tiers, Get, and the mutators (Put,
-// Delete, SetExpire, expiry) with Apply, the path live writes and the WAL replay share.
-// Split out of engine.cc (one job per file); loop thread only.
+// Delete, SetExpire, expiry, and the whole-database FLUSHDB, FLUSHALL, SWAPDB) with Apply, the
+// path live writes and the WAL replay share, and the key-change listener's calls. Split out of
+// engine.cc (one job per file); loop thread only.
 //
 // Invariant (docs/sstable-format.md, "Damaged tables"): a live mutator looks the key up
 // *before* it logs, and logs only a mutation it then applies. A lookup that fails on a table
@@ -205,6 +206,14 @@ Status Engine::ApplyKey(const Mutation& m, const Found& old) {
     default:
       return Status::InvalidArgument("ApplyKey: not a one-key mutation");
   }
+  if (key_listener_ && !replaying_ && !m.member_space) {
+    KeyChange change = KeyChange::kWritten;
+    if (m.op == MutationOp::kSetExpire) change = KeyChange::kTtl;
+    if (m.op == MutationOp::kDelete) change = expiring_ ? KeyChange::kExpired : KeyChange::kDeleted;
+    if (m.op == MutationOp::kPut || old.live()) {
+      key_listener_({change, static_cast<int>(m.db), 0, m.key});
+    }
+  }
   return Status::Ok();
 }
 
@@ -389,7 +398,9 @@ void Engine::ExpireKey(int db, std::string_view key) {
   Address(db, &m);
   m.key = owned;
   Log(m);
+  expiring_ = true;
   ApplyKey(m, old);
+  expiring_ = false;
   stats_.expired_keys++;
 }
 
@@ -405,6 +416,34 @@ bool Engine::SetExpire(int db, std::string_view key, int64_t expire_at_ms) {
   Log(m);
   ApplyKey(m, old);
   return true;
+}
+
+// Whole-database mutations: logged, applied (Apply), then told to the key listener.
+void Engine::FlushDb(int db) {
+  Mutation m;
+  m.op = MutationOp::kFlushDb;
+  m.db = static_cast<uint32_t>(db);
+  Log(m);
+  Apply(m);
+  if (key_listener_) key_listener_({KeyChange::kFlushed, db, 0, {}});
+}
+
+void Engine::FlushAll() {
+  Mutation m;
+  m.op = MutationOp::kFlushAll;
+  Log(m);
+  Apply(m);
+  if (key_listener_) key_listener_({KeyChange::kFlushed, -1, 0, {}});
+}
+
+void Engine::SwapDb(int a, int b) {
+  Mutation m;
+  m.op = MutationOp::kSwapDb;
+  m.db = static_cast<uint32_t>(a);
+  m.other_db = static_cast<uint32_t>(b);
+  Log(m);
+  Apply(m);
+  if (key_listener_) key_listener_({KeyChange::kSwapped, a, b, {}});
 }
 
 }  // namespace organic::engine

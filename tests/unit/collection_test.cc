@@ -10,6 +10,7 @@
 #include <set>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "command_harness.h"
@@ -380,4 +381,49 @@ TEST_CASE("collections: random picks from member records are uniform and distinc
   for (int i = 0; i < 1900; i++) out.insert(sh.Run({"SPOP", "s"}));
   CHECK(out.size() == 1900);
   CHECK(sh.Run({"EXISTS", "s"}) == ":0\r\n");
+}
+
+TEST_CASE("collections: every key change reaches the key-change listener once") {
+  testing::TempDir dir;
+  Shell sh(dir.path());
+  std::vector<std::string> events;
+  sh.engine().set_key_change_listener([&](const KeyChangeEvent& e) {
+    static const char* kNames[] = {"written", "ttl", "deleted", "expired", "flushed", "swapped"};
+    events.push_back(std::string(kNames[static_cast<int>(e.change)]) + " " +
+                     std::to_string(e.db) + " " + std::string(e.key));
+  });
+  auto take = [&] {
+    std::vector<std::string> out;
+    out.swap(events);
+    return out;
+  };
+  using V = std::vector<std::string>;
+  sh.Run({"SET", "s", "1"});
+  CHECK(take() == V{"written 0 s"});
+  sh.Run({"HSET", "h", "a", "1"});
+  CHECK(take() == V{"written 0 h"});
+  sh.Run(HsetArgs("big", 0, 600));
+  CHECK(take() == V{"written 0 big"});
+  // An overwritten field of a large hash writes only its member record: still one event.
+  sh.Run({"HSET", "big", "field:1", "new"});
+  CHECK(take() == V{"written 0 big"});
+  sh.Run({"HSET", "big", "field:1", "new"});  // the same value is still a write, as in Redis
+  CHECK(take() == V{"written 0 big"});
+  sh.Run({"HDEL", "h", "nosuch"});
+  CHECK(take().empty());  // nothing changed
+  sh.Run({"HDEL", "h", "a"});
+  CHECK(take() == V{"deleted 0 h"});  // the emptied hash goes
+  sh.Run({"EXPIRE", "s", "100"});
+  CHECK(take() == V{"ttl 0 s"});
+  sh.Run({"RENAME", "big", "big2"});
+  CHECK(take() == V{"written 0 big2", "deleted 0 big"});
+  sh.Run({"PEXPIRE", "s", "1"});
+  take();
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  sh.Run({"GET", "s"});
+  CHECK(take() == V{"expired 0 s"});
+  sh.Run({"SWAPDB", "0", "1"});
+  CHECK(take() == V{"swapped 0 "});
+  sh.Run({"FLUSHALL"});
+  CHECK(take() == V{"flushed -1 "});
 }
