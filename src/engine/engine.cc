@@ -711,6 +711,7 @@ void Engine::InstallFlush(FlushResult result) {
   }
   v->retired = std::move(retired);
   InstallVersion(v);
+  PruneDeadIds();
 
   // Survivors come back as clean copies unless a newer write (or FLUSHDB) got there first; a
   // flush without a budget returns every entry, so they go in by slices (InstallSurvivors).
@@ -728,6 +729,7 @@ void Engine::InstallFlush(FlushResult result) {
   stats_.last_flush_survivors = result.survivors;
   stats_.last_flush_written = result.written;
   stats_.last_flush_clean_dropped = result.clean_dropped;
+  stats_.dead_records_dropped += result.dead_dropped;
   stats_.flush_bytes_written += result.bytes_written;
   stats_.last_save_unix = UnixTimeMs() / 1000;
   // As Redis after a BGSAVE: writes made while the flush ran are not in it, so they still count.

@@ -173,6 +173,8 @@ struct EngineStats {
   // Damaged tables (docs/sstable-format.md, "Damaged tables").
   uint64_t tables_set_aside = 0;    // tables a compaction found damaged and set aside
   uint64_t replay_read_errors = 0;  // replayed writes whose old record could not be read
+  // Member records of dead collections that flushes and compactions dropped.
+  uint64_t dead_records_dropped = 0;
 };
 
 class Engine {
@@ -203,6 +205,8 @@ class Engine {
   // Member records of collections that no longer exist, not yet dropped (DEL, expiry and
   // overwrite of a large collection leave them to the background: see KillCollection).
   uint64_t dead_collections() const;
+  // Entries of the member spaces' active MemTables (member records in memory).
+  uint64_t member_memtable_entries() const;
 
   // The live record for key, or nullopt (absent or expired; an expired key is deleted here,
   // and the delete is logged). The view is valid until the next mutation or loop iteration
@@ -425,6 +429,9 @@ class Engine {
     const std::set<uint64_t>& dead = dbs_[index].dead_ids;
     return !dead.empty() && dead.count(MemberKeyId(key)) != 0;
   }
+  // Forgets dead ids no tier can hold a record of any more: no table's key range overlaps the
+  // id, and no MemTable has a record of it. After each flush and compaction install.
+  void PruneDeadIds();
   struct MemberErase {
     std::shared_ptr<MemTable> table;  // the member space's active MemTable when killed
     uint64_t id;

@@ -111,7 +111,9 @@ void Engine::InstallCompaction(CompactionResult result) {
     if (d->id == job.db_id) d = tiers;
   }
   InstallVersion(v);
+  PruneDeadIds();
   stats_.compactions++;
+  stats_.dead_records_dropped += result.dead_dropped;
   stats_.compaction_bytes_read += result.bytes_read;
   stats_.compaction_bytes_written += result.bytes_written;
   PostManifestWrite({});

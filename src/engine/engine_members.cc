@@ -66,10 +66,47 @@ bool Engine::ContinueMemberErase(int64_t budget_us) {
   return false;
 }
 
+void Engine::PruneDeadIds() {
+  for (size_t i = static_cast<size_t>(databases()); i < dbs_.size(); i++) {
+    std::set<uint64_t>& dead = dbs_[i].dead_ids;
+    if (dead.empty()) continue;
+    const DbTiers& tiers = *version_->dbs[i];
+    auto holds = [&](uint64_t id) {
+      const std::string lo = MemberPrefix(id, MemberKind::kMember).substr(0, 8);
+      const std::string hi = MemberPrefix(id + 1, MemberKind::kMember).substr(0, 8);
+      auto in_memory = [&](const MemTable& t) {
+        const MemTable::Entry* e = t.Seek(lo, false);
+        return e != nullptr && MemTable::Key(e) < hi;
+      };
+      if (in_memory(*dbs_[i].active)) return true;
+      for (const auto& f : tiers.frozen) {
+        if (in_memory(*f)) return true;
+      }
+      for (const TableList& level : tiers.levels) {
+        for (const auto& t : level) {
+          if (t->meta.largest >= lo && t->meta.smallest < hi) return true;
+        }
+      }
+      return false;
+    };
+    for (auto it = dead.begin(); it != dead.end();) {
+      it = holds(*it) ? std::next(it) : dead.erase(it);
+    }
+  }
+}
+
 DeadIds Engine::DeadIdsOf(size_t index) const {
   const std::set<uint64_t>& dead = dbs_[index].dead_ids;
   if (dead.empty()) return nullptr;
   return std::make_shared<const std::vector<uint64_t>>(dead.begin(), dead.end());
+}
+
+uint64_t Engine::member_memtable_entries() const {
+  uint64_t n = 0;
+  for (size_t i = static_cast<size_t>(databases()); i < dbs_.size(); i++) {
+    n += dbs_[i].active->entry_count();
+  }
+  return n;
 }
 
 uint64_t Engine::dead_collections() const {

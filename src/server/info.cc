@@ -394,6 +394,12 @@ std::string Server::Info(const std::vector<std::string>& requested) {
     // that many until organic-check-sst --fix and a restart).
     w.Field("organic_damaged_tables", engine_->DamagedTables());
     w.Field("organic_replay_read_errors", es.replay_read_errors);
+    // Collections (docs/record-format.md): member records in memory (counted in
+    // organic_memtable_entries too), collections deleted whose records are not all dropped yet,
+    // and the records flushes and compactions dropped for them.
+    w.Field("organic_member_memtable_entries", engine_->member_memtable_entries());
+    w.Field("organic_dead_collections", engine_->dead_collections());
+    w.Field("organic_dead_records_dropped", es.dead_records_dropped);
     // Table bytes written (flushes + compactions) per byte flushed.
     char amp[32];
     snprintf(amp, sizeof(amp), "%.2f",
