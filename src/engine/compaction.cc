@@ -158,6 +158,35 @@ bool PickCompaction(const DbTiers& tiers, std::vector<std::string>* cursor, Comp
       picked = PickLevelN(tiers, level, &(*cursor)[level], job);
     }
     if (!picked) continue;
+    FinishJob(tiers, job);
+    return true;
+  }
+  return false;
+}
+
+bool PickTableCompaction(const DbTiers& tiers, size_t level,
+                         const std::shared_ptr<const TableFile>& table, CompactionJob* job) {
+  *job = CompactionJob();
+  job->db_id = tiers.id;
+  if (level == 0) {
+    // A level-0 table moves down with the whole run it belongs to (PickLevel0): moving it
+    // alone would put it under older level-0 tables that may hold the same keys.
+    if (!PickLevel0(tiers, job)) return false;
+  } else {
+    if (!table->damage.ok()) return false;
+    TableList lower = OverlapsIn(tiers, level + 1, TableList{table});
+    if (AnyDamaged(lower)) return false;
+    job->input_level = static_cast<uint32_t>(level);
+    job->output_level = static_cast<uint32_t>(level + 1);
+    job->upper = TableList{table};
+    job->lower = std::move(lower);
+  }
+  FinishJob(tiers, job);
+  return true;
+}
+
+void FinishJob(const DbTiers& tiers, CompactionJob* job) {
+  {
     if (job->output_level == 0) {
       // Tombstones stay unless nothing else in the database may hold the key: every level-0
       // table outside the run and every deeper table count as below it.
@@ -174,9 +203,7 @@ bool PickCompaction(const DbTiers& tiers, std::vector<std::string>* cursor, Comp
         job->deeper_ranges.emplace_back(t->meta.smallest, t->meta.largest);
       }
     }
-    return true;
   }
-  return false;
 }
 
 CompactionResult RunCompaction(CompactionJob job, const CompactionOptions& options) {
@@ -275,7 +302,10 @@ CompactionResult RunCompaction(CompactionJob job, const CompactionOptions& optio
         &table);
     if (st.ok() && table != nullptr) {
       result.bytes_written += table->meta.file_size;
-      result.outputs.push_back(std::move(table));
+      auto marked = std::make_shared<TableFile>(*table);
+      // Every collection dead when the job was picked was dropped (job.dead_ids).
+      marked->meta.clean_since = job.clean_since;
+      result.outputs.push_back(std::move(marked));
     }
   }
   if (st.ok()) st = it.status();

@@ -95,11 +95,24 @@ struct CompactionJob {
   std::vector<std::pair<std::string, std::string>> deeper_ranges;
   // The output_level + 1 tables, in key order: where outputs are cut (kMaxGrandparentOverlapBytes).
   TableList grandparents;
-  // A member space's dead collections when the job was picked (collection_meta.h).
+  // A member space's dead collections when the job was picked (collection_meta.h), and the
+  // sequence number then: the outputs promise no record of them (ManifestTable::clean_since).
   DeadIds dead_ids;
+  uint64_t clean_since = 0;
   // input_level = output_level = 0 is a merge of a run of level-0 tables into one level-0 table
   // (see "Damaged tables" above): one output, never cut.
 };
+
+// Fills the job's tombstone and cut information (deeper_ranges, grandparents) once its inputs
+// are chosen.
+void FinishJob(const DbTiers& tiers, CompactionJob* job);
+
+// A job that rewrites `table` (of `level`) into the next level whatever the level sizes: for a
+// member space, a table that may hold records of dead collections (Engine::
+// MaybeStartCompaction), so their disk space comes back. A level-0 table goes with its run.
+// False if a damaged table is in the way.
+bool PickTableCompaction(const DbTiers& tiers, size_t level,
+                         const std::shared_ptr<const TableFile>& table, CompactionJob* job);
 
 struct CompactionOptions {
   FileSystem* fs = nullptr;

@@ -587,6 +587,7 @@ bool Engine::StartFlush(Status* status, bool no_survivors) {
     in.table = db.active;
     in.file_number = next_file_number_.fetch_add(1);
     in.dead_ids = DeadIdsOf(i);
+    in.clean_since = sequence_;
     next.inputs.push_back(std::move(in));
     v->dbs[i] = tiers;
     db.active = std::make_shared<MemTable>();
@@ -759,7 +760,7 @@ Manifest Engine::BuildManifest(const Version& v) const {
     d.id = id;
     // A live member space's dead ids (a retired one's records are dropped with its tables).
     for (size_t i = static_cast<size_t>(databases()); i < v.dbs.size(); i++) {
-      if (v.dbs[i]->id == id) d.dead_ids.assign(dbs_[i].dead_ids.begin(), dbs_[i].dead_ids.end());
+      if (v.dbs[i]->id == id) d.dead.assign(dbs_[i].dead_ids.begin(), dbs_[i].dead_ids.end());
     }
     if (tiers != nullptr) {
       d.table_keys = tiers->table_keys;
@@ -842,6 +843,9 @@ void Engine::PostManifestWrite(std::vector<std::string> wal_paths) {
 void Engine::OnSecondTick() {
   access_clock_ = static_cast<uint32_t>(UnixTimeMs() / 1000);
   SizeSketch();  // follows the budget (CONFIG SET) and the entry size
+  // Also here, not only after installs: a reinstated or erased MemTable lets go of a dead id
+  // between them.
+  PruneDeadIds();
   // A latched WAL error (full disk, I/O error): try the kept records in a new generation.
   wal_->RetryAfterWriteError();
   wal_->ScheduleBackgroundSync();

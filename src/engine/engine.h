@@ -404,8 +404,9 @@ class Engine {
     ExpireIndex expires;
     uint64_t keys = 0;  // a member space counts member records (not exact, never reported)
     uint64_t volatile_keys = 0;
-    // Member spaces only: ids of collections that are gone while records of theirs may remain.
-    std::set<uint64_t> dead_ids;
+    // Member spaces only: collections that are gone while records of theirs may remain, id ->
+    // the sequence number of the death (a table with a clean_since at or above it holds none).
+    std::map<uint64_t, uint64_t> dead_ids;
   };
   // The mutation's database index: its user database, or that database's member space.
   size_t IndexOf(const Mutation& m) const {
@@ -426,7 +427,7 @@ class Engine {
   DeadIds DeadIdsOf(size_t index) const;
   // Whether key of database index is a member record of a dead collection.
   bool IsDead(size_t index, std::string_view key) const {
-    const std::set<uint64_t>& dead = dbs_[index].dead_ids;
+    const std::map<uint64_t, uint64_t>& dead = dbs_[index].dead_ids;
     return !dead.empty() && dead.count(MemberKeyId(key)) != 0;
   }
   // Forgets dead ids no tier can hold a record of any more: no table's key range overlaps the
@@ -494,6 +495,11 @@ class Engine {
   void PostFlushJob();
   void InstallFlush(FlushResult result);
   void InstallCompaction(CompactionResult result);
+  // Posts job (for database index) to the worker.
+  void PostCompaction(size_t index, CompactionJob job);
+  // A compaction of member space `index` that drops records of its dead collections: a table
+  // whose key range holds a dead id it made no promise about (clean_since). False if none.
+  bool PickGarbage(size_t index, CompactionJob* job) const;
   // Table files numbered >= this may belong to a job not installed yet: never garbage.
   uint64_t PendingFileFloor() const;
   // Writes the manifest of the current Version on the worker; deletes wal_paths and the table

@@ -18,25 +18,56 @@ bool Engine::MaybeStartCompaction() {
     const DbTiers& tiers = *version_->dbs[i];
     CompactionJob job;
     if (!PickCompaction(tiers, &compaction_cursors_[tiers.id], &job)) continue;
-    job.dead_ids = DeadIdsOf(i);
-    compaction_.running = true;
-    compaction_.first_file = next_file_number_.load();
-    CompactionOptions opts;
-    opts.fs = fs_;
-    opts.dir = options_.dir;
-    opts.sstable = options_.sstable;
-    opts.next_file_number = &next_file_number_;
-    worker_.Post([this, job = std::move(job), opts]() mutable {
-      if (Crash("compaction:before-tables")) return;
-      CompactionResult result = RunCompaction(std::move(job), opts);
-      if (Crash("compaction:tables-written")) return;
-      PostToLoop([this, result = std::move(result)]() mutable {
-        InstallCompaction(std::move(result));
-      });
-    });
+    PostCompaction(i, std::move(job));
     return true;
   }
+  // Nothing urgent: reclaim the disk space of dead collections, one table at a time.
+  for (size_t i = static_cast<size_t>(databases()); i < dbs_.size(); i++) {
+    CompactionJob job;
+    if (PickGarbage(i, &job)) {
+      PostCompaction(i, std::move(job));
+      return true;
+    }
+  }
   return false;
+}
+
+bool Engine::PickGarbage(size_t index, CompactionJob* job) const {
+  const std::map<uint64_t, uint64_t>& dead = dbs_[index].dead_ids;
+  if (dead.empty()) return false;
+  const DbTiers& tiers = *version_->dbs[index];
+  for (size_t level = 0; level < tiers.levels.size(); level++) {
+    for (const auto& t : tiers.levels[level]) {
+      // Dead ids within the table's range that it may still hold records of.
+      const uint64_t lo = MemberKeyId(t->meta.smallest), hi = MemberKeyId(t->meta.largest);
+      for (auto it = dead.lower_bound(lo); it != dead.end() && it->first <= hi; ++it) {
+        if (t->meta.clean_since < it->second && PickTableCompaction(tiers, level, t, job)) {
+          return true;
+        }
+      }
+    }
+  }
+  return false;
+}
+
+void Engine::PostCompaction(size_t index, CompactionJob job) {
+  job.dead_ids = DeadIdsOf(index);
+  job.clean_since = sequence_;
+  compaction_.running = true;
+  compaction_.first_file = next_file_number_.load();
+  CompactionOptions opts;
+  opts.fs = fs_;
+  opts.dir = options_.dir;
+  opts.sstable = options_.sstable;
+  opts.next_file_number = &next_file_number_;
+  worker_.Post([this, job = std::move(job), opts]() mutable {
+    if (Crash("compaction:before-tables")) return;
+    CompactionResult result = RunCompaction(std::move(job), opts);
+    if (Crash("compaction:tables-written")) return;
+    PostToLoop([this, result = std::move(result)]() mutable {
+      InstallCompaction(std::move(result));
+    });
+  });
 }
 
 void Engine::InstallCompaction(CompactionResult result) {

@@ -34,7 +34,7 @@ void Engine::KillCollection(size_t user_index, uint64_t id) {
   // During SWAPDB's replay the user index and its member space always move together, so the
   // member space of user_index is the collection's.
   Database& space = dbs_[user_index + static_cast<size_t>(options_.databases)];
-  space.dead_ids.insert(id);
+  space.dead_ids.emplace(id, sequence_);
   if (space.active->entry_count() != 0) member_erases_.push_back({space.active, id});
   // Small collections go at once (the common case: a DEL replies with its memory back).
   ContinueMemberErase(kEraseSliceUs);
@@ -68,10 +68,10 @@ bool Engine::ContinueMemberErase(int64_t budget_us) {
 
 void Engine::PruneDeadIds() {
   for (size_t i = static_cast<size_t>(databases()); i < dbs_.size(); i++) {
-    std::set<uint64_t>& dead = dbs_[i].dead_ids;
+    std::map<uint64_t, uint64_t>& dead = dbs_[i].dead_ids;
     if (dead.empty()) continue;
     const DbTiers& tiers = *version_->dbs[i];
-    auto holds = [&](uint64_t id) {
+    auto holds = [&](uint64_t id, uint64_t since) {
       const std::string lo = MemberPrefix(id, MemberKind::kMember).substr(0, 8);
       const std::string hi = MemberPrefix(id + 1, MemberKind::kMember).substr(0, 8);
       auto in_memory = [&](const MemTable& t) {
@@ -84,21 +84,26 @@ void Engine::PruneDeadIds() {
       }
       for (const TableList& level : tiers.levels) {
         for (const auto& t : level) {
-          if (t->meta.largest >= lo && t->meta.smallest < hi) return true;
+          if (t->meta.clean_since < since && t->meta.largest >= lo && t->meta.smallest < hi) {
+            return true;
+          }
         }
       }
       return false;
     };
     for (auto it = dead.begin(); it != dead.end();) {
-      it = holds(*it) ? std::next(it) : dead.erase(it);
+      it = holds(it->first, it->second) ? std::next(it) : dead.erase(it);
     }
   }
 }
 
 DeadIds Engine::DeadIdsOf(size_t index) const {
-  const std::set<uint64_t>& dead = dbs_[index].dead_ids;
+  const std::map<uint64_t, uint64_t>& dead = dbs_[index].dead_ids;
   if (dead.empty()) return nullptr;
-  return std::make_shared<const std::vector<uint64_t>>(dead.begin(), dead.end());
+  auto ids = std::make_shared<std::vector<uint64_t>>();
+  ids->reserve(dead.size());
+  for (const auto& [id, since] : dead) ids->push_back(id);
+  return ids;
 }
 
 uint64_t Engine::member_memtable_entries() const {

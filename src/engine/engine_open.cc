@@ -63,7 +63,7 @@ Status Engine::OpenTables(const Manifest& manifest) {
       t->id = d.id;
       t->table_keys = d.table_keys;
       t->table_volatile_keys = d.table_volatile_keys;
-      dbs_[i].dead_ids.insert(d.dead_ids.begin(), d.dead_ids.end());
+      dbs_[i].dead_ids.insert(d.dead.begin(), d.dead.end());
     } else {
       t->id = NewDatabaseId(0, static_cast<uint32_t>(i));
     }

@@ -159,6 +159,11 @@ FlushResult RunFlush(const std::vector<FlushInput>& inputs, const FlushOptions& 
           return Status::Ok();
         },
         &out.table);
+    if (st.ok() && out.table != nullptr) {
+      auto marked = std::make_shared<TableFile>(*out.table);
+      marked->meta.clean_since = in.clean_since;
+      out.table = std::move(marked);
+    }
     if (!st.ok()) {
       // Drop the tables this flush already wrote: the frozen MemTables stay authoritative.
       for (const FlushOutput& done : result.outputs) {

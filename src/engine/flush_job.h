@@ -40,6 +40,9 @@ struct FlushInput {
   // A member space's dead collections at the freeze: their records are dropped, not written
   // and not kept (collection_meta.h).
   DeadIds dead_ids;
+  // The sequence number at the freeze: every collection dead by then is in dead_ids, so the
+  // table promises no record of one (ManifestTable::clean_since).
+  uint64_t clean_since = 0;
 };
 
 struct FlushOptions {

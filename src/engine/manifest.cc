@@ -48,8 +48,11 @@ void EncodeManifest(const Manifest& m, std::string* out) {
     PutVarint64(out, d.id);
     PutVarint64(out, d.table_keys);
     PutVarint64(out, d.table_volatile_keys);
-    PutVarint64(out, d.dead_ids.size());
-    for (uint64_t id : d.dead_ids) PutVarint64(out, id);
+    PutVarint64(out, d.dead.size());
+    for (const auto& [id, since] : d.dead) {
+      PutVarint64(out, id);
+      PutVarint64(out, since);
+    }
   }
   PutVarint64(out, m.tables.size());
   for (const ManifestTable& t : m.tables) {
@@ -60,6 +63,7 @@ void EncodeManifest(const Manifest& m, std::string* out) {
     PutVarint64(out, t.entries);
     PutLengthPrefixed(out, t.smallest);
     PutLengthPrefixed(out, t.largest);
+    PutVarint64(out, t.clean_since);
   }
   PutFixed32(out, Crc32cMask(Crc32c(out->data(), out->size())));
 }
@@ -109,7 +113,8 @@ Status DecodeManifest(std::string_view in, const std::string& name, Manifest* m)
       return bad("undecodable database");
     }
     for (uint64_t j = 0; j < dead; j++) {
-      if (!d.GetVarint(&db.dead_ids.emplace_back())) return bad("undecodable dead id");
+      auto& [id, since] = db.dead.emplace_back();
+      if (!d.GetVarint(&id) || !d.GetVarint(&since)) return bad("undecodable dead id");
     }
   }
   if (!d.GetVarint(&count) || count > kMaxItems) return bad("undecodable table count");
@@ -123,6 +128,7 @@ Status DecodeManifest(std::string_view in, const std::string& name, Manifest* m)
         t.file_number >= out.next_file_number) {
       return bad("undecodable table");
     }
+    if (version >= 2 && !d.GetVarint(&t.clean_since)) return bad("undecodable table");
     t.level = static_cast<uint32_t>(level);
     t.smallest.assign(smallest);
     t.largest.assign(largest);

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "util/file.h"
@@ -25,6 +26,9 @@ struct ManifestTable {
   uint64_t entries = 0;
   std::string smallest;  // first and last key in the table
   std::string largest;
+  // Version 2: the table holds no member record of a collection that died at or before this
+  // sequence number (its flush or compaction dropped them); 0 = no such promise.
+  uint64_t clean_since = 0;
 };
 
 struct ManifestDatabase {
@@ -33,9 +37,9 @@ struct ManifestDatabase {
   // a TTL. Replay adds the WAL's changes to them, which keeps DBSIZE exact after a restart.
   uint64_t table_keys = 0;
   uint64_t table_volatile_keys = 0;
-  // Member spaces (version 2): ids of dead collections whose member records tables may still
-  // hold; flushes and compactions drop those records.
-  std::vector<uint64_t> dead_ids;
+  // Member spaces (version 2): collections that died (id, the sequence number of their death)
+  // whose member records tables may still hold; flushes and compactions drop those records.
+  std::vector<std::pair<uint64_t, uint64_t>> dead;
 };
 
 struct Manifest {

@@ -29,7 +29,7 @@ bool Same(const Manifest& a, const Manifest& b) {
     const auto& x = a.databases[i];
     const auto& y = b.databases[i];
     if (x.id != y.id || x.table_keys != y.table_keys ||
-        x.table_volatile_keys != y.table_volatile_keys || x.dead_ids != y.dead_ids) {
+        x.table_volatile_keys != y.table_volatile_keys || x.dead != y.dead) {
       return false;
     }
   }
@@ -38,7 +38,7 @@ bool Same(const Manifest& a, const Manifest& b) {
     const auto& y = b.tables[i];
     if (x.db_id != y.db_id || x.level != y.level || x.file_number != y.file_number ||
         x.file_size != y.file_size || x.entries != y.entries || x.smallest != y.smallest ||
-        x.largest != y.largest) {
+        x.largest != y.largest || x.clean_since != y.clean_since) {
       return false;
     }
   }
