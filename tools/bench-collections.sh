@@ -2,11 +2,13 @@
 # Benchmarks organic-server's hashes and sets against redis-server in the same run
 # (docs/benchmarks.md).
 #
-# Usage: tools/bench-collections.sh [--quick] [--rounds N] [--mode pinned|unpinned|both] [--memory]
+# Usage: tools/bench-collections.sh [--quick] [--rounds N] [--mode pinned|unpinned|both|none]
+#                                    [--memory]
 #   --quick     10x smaller request counts and datasets (a smoke run; not the figures we record)
 #   --rounds N  alternate the two servers N times per test (default 3) and report medians
 #   --mode M    pinned: servers on CPU 0 and redis-benchmark on CPU 1 (taskset); unpinned: no
-#               taskset at all; both (default): the two, one after the other
+#               taskset at all; both (default): the two, one after the other; none: no
+#               throughput tables (with --memory: the memory section alone)
 #   --memory    also run the memory section (off by default: it loads two large datasets)
 # Environment: ORGANIC_BIN, REDIS_BIN (default build/organic-server, /usr/bin/redis-server),
 #   RUN_TIMEOUT (seconds a single redis-benchmark run may take, default 600).
@@ -33,8 +35,8 @@
 # 4. Memory (--memory): per-entry cost of (a) 1,000,000 hashes "h:<i>" of 10 fields f0..f9
 #    with 8-byte values (Redis keeps these as listpacks) and (b) one hash of 1,000,000 fields
 #    "field:<i>" with 8-byte values (a Redis hashtable). Loaded through `redis-cli --pipe`
-#    (one HSET per hash in (a), one per field in (b)), one server at a time, each in a fresh
-#    process and data dir; after 3 s and once no background work is in progress, the table
+#    (one HSET per hash in (a), one per field in (b)), one server at a time (on CPU 0,
+#    redis-cli on CPU 1), each in a fresh process and data dir; after 3 s and once no background work is in progress, the table
 #    gives VmRSS, its growth over the empty server, and INFO's used_memory.
 # Ratios are organic / redis: above 1 is better for ops/s, below 1 for latency and memory.
 set -euo pipefail
@@ -46,7 +48,7 @@ SCALE=1
 ROUNDS=3
 MODE=both
 MEMORY=0
-usage() { sed -n '5,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '5,14p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) SCALE=10; shift ;;
@@ -60,17 +62,18 @@ case "$MODE" in
   pinned) MODES=(pinned) ;;
   unpinned) MODES=(unpinned) ;;
   both) MODES=(pinned unpinned) ;;
+  none) MODES=() ;;
   *) usage ;;
 esac
 [[ "$ROUNDS" =~ ^[1-9][0-9]*$ ]] || usage
 [ -x "$ORGANIC_SRC" ] || { echo "no organic-server at $ORGANIC_SRC (build it first)" >&2; exit 1; }
 [ -x "$REDIS" ] || { echo "no redis-server at $REDIS" >&2; exit 1; }
 
-# Request counts: each run takes ~3-5 s on the 2-core reference machine (at -P 16, HSET and
-# HGETALL are the slow ones). RANGE is redis-benchmark's -r for the write tests.
+# Request counts: each test takes ~3-5 s per server on the 2-core reference machine, idle
+# (-t runs three tests). RANGE is redis-benchmark's -r for the write tests.
 N_WRITE_P1=$((200000 / SCALE)); N_WRITE_P16=$((1000000 / SCALE))
-N_HGETALL_P1=$((60000 / SCALE)); N_HGETALL_P16=$((200000 / SCALE))
-N_SMEMBERS_P1=$((80000 / SCALE)); N_SMEMBERS_P16=$((500000 / SCALE))
+N_HGETALL_P1=$((160000 / SCALE)); N_HGETALL_P16=$((400000 / SCALE))
+N_SMEMBERS_P1=$((200000 / SCALE)); N_SMEMBERS_P16=$((800000 / SCALE))
 RANGE=1000000
 MEM_HASHES=$((1000000 / SCALE)); MEM_FIELDS=$((1000000 / SCALE))
 
@@ -341,6 +344,11 @@ memory_run() {  # dataset file commands entries
     MEM[$name,$ds,growth]=$(( MEM[$name,$ds,rss] - base ))
     MEM[$name,$ds,per]=$(( MEM[$name,$ds,growth] * 1024 / entries ))
     MEM[$name,$ds,used]=$(info_field "$name" memory used_memory)
+    if [ "$name" = redis ]; then
+      MEM[$name,$ds,bg]="$(info_field redis persistence aof_rewrites) AOF rewrites"
+    else
+      MEM[$name,$ds,bg]="$(info_field organic organic organic_flushes) flushes"
+    fi
     stop_server "$name"
     rm -rf "$WORK/mem-$ds-$name"
   done
@@ -370,9 +378,12 @@ memory() {
                "per|RSS growth per $unit (bytes)" "used|used_memory (bytes)"; do
       o=${MEM[organic,$ds,${row%%|*}]}; r=${MEM[redis,$ds,${row%%|*}]}
       echo "| $label | ${row#*|} | $(commas "$o") | $(commas "$r") | $(ratio "$o" "$r") |"
-      label=""
     done
   done
+  echo
+  echo "Background work during the loads (included in the figures): 10-field hashes: organic" \
+       "${MEM[organic,hashes,bg]}, redis ${MEM[redis,hashes,bg]}; big hash: organic" \
+       "${MEM[organic,bighash,bg]}, redis ${MEM[redis,bighash,bg]}."
 }
 
 echo "## tools/bench-collections.sh $(date -u +%Y-%m-%dT%H:%MZ)"
@@ -380,7 +391,7 @@ echo
 echo "- organic-server: $ORGANIC_SRC (built $(date -u -r "$ORGANIC_SRC" +%Y-%m-%dT%H:%M:%SZ)," \
      "sha256 $(sha256sum "$ORGANIC" | cut -c1-12); repo HEAD $(git log -1 --format=%h 2>/dev/null || echo '?'))"
 echo "- redis-server: $("$REDIS" --version | awk '{print $3}') ($REDIS)"
-echo "- modes: ${MODES[*]}; rounds: $ROUNDS; scale: 1/$SCALE; memory section: $([ $MEMORY = 1 ] && echo yes || echo no)"
+echo "- modes: ${MODES[*]:-none}; rounds: $ROUNDS; scale: 1/$SCALE; memory section: $([ $MEMORY = 1 ] && echo yes || echo no)"
 echo "- writes: \`redis-benchmark -t hset,sadd,spop -c 50 -r $RANGE -n N -P 1|16 --csv\`;" \
      "reads: \`redis-benchmark -c 50 -n N -P 1|16 --csv hgetall bench:h100\` (and smembers bench:s100)"
 for mode in "${MODES[@]}"; do throughput "$mode"; done

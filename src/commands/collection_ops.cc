@@ -5,6 +5,7 @@
 #include <set>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "commands/server_api.h"
 #include "server/config.h"
@@ -122,6 +123,12 @@ std::optional<std::string> CollectionObject::Find(std::string_view name) {
   return std::nullopt;
 }
 
+void CollectionObject::Probe(std::string_view name) {
+  if (storage_ == CollectionStorage::kMembers) {
+    engine_->Get(space_, MemberKey(name), LookupMode::kWrite);
+  }
+}
+
 bool CollectionObject::NeedsHashtable(std::string_view name, std::string_view value,
                                       uint64_t new_count) const {
   if (encoding_ == CollectionEncoding::kHashtable) return false;
@@ -146,8 +153,7 @@ bool CollectionObject::Upsert(std::string_view name, std::string_view value) {
                                              : CollectionEncoding::kHashtable;
   }
   if (storage_ == CollectionStorage::kMembers) {
-    const bool is_new = !engine_->Get(space_, MemberKey(name), LookupMode::kWrite).has_value();
-    engine_->Put(space_, MemberKey(name), ValueType::kString, value, 0);
+    const bool is_new = !engine_->Put(space_, MemberKey(name), ValueType::kString, value, 0);
     members_changed_ = true;
     if (is_new) {
       count_++;
@@ -293,50 +299,89 @@ std::pair<std::string, std::string> CollectionObject::At(uint64_t index) {
 
 namespace {
 // Random-pick pools of member-record collections, by id (ids are unique across databases).
-// Loop thread only. Bounded: the least recently filled pools go first.
+// Loop thread only. Bounded: the least recently built pools go first.
+struct RandomPool {
+  std::vector<std::string> names;
+  std::unordered_set<std::string> present;  // names, for the replenishment's duplicate check
+};
 struct RandomPools {
   static constexpr size_t kMaxPools = 64;
-  std::unordered_map<uint64_t, std::vector<std::string>> by_id;
-  std::deque<uint64_t> filled;  // ids in fill order
+  std::unordered_map<uint64_t, RandomPool> by_id;
+  std::deque<uint64_t> built;  // ids in build order
 };
 RandomPools& Pools() {
   static RandomPools pools;
   return pools;
 }
+constexpr size_t kPoolSize = 1024;
 }  // namespace
+
+std::optional<std::string> CollectionObject::MemberAfter(std::string_view name, size_t steps) {
+  std::optional<std::string> found;
+  size_t seen = 0;
+  engine_->ScanPrefix(space_, engine::MemberPrefix(id_, engine::MemberKind::kMember),
+                      MemberKey(name), [&](std::string_view key, const engine::RecordView&) {
+                        found.emplace(engine::MemberKeyName(key));
+                        return ++seen < steps;
+                      });
+  return found;
+}
 
 std::pair<std::string, std::string> CollectionObject::RandomMember() {
   if (storage_ == CollectionStorage::kInline) return At(RandomBelow(count_));
   RandomPools& pools = Pools();
-  for (int refills = 0; refills < 2; refills++) {
-    std::vector<std::string>& pool = pools.by_id[id_];
-    while (!pool.empty()) {
-      const size_t i = RandomBelow(pool.size());
-      std::string name = std::move(pool[i]);
-      pool[i] = std::move(pool.back());
-      pool.pop_back();
-      if (std::optional<std::string> value = Find(name)) return {std::move(name), *value};
-    }
-    // Refill: a uniform sample (reservoir) of up to size/32 names from one walk.
-    const size_t want = std::clamp<uint64_t>(count_ / 32, 64, 16384);
-    std::vector<std::string> sample;
-    sample.reserve(want);
+  auto it = pools.by_id.find(id_);
+  if (it == pools.by_id.end() || it->second.names.empty()) {
+    // (Re)build: a uniform sample (reservoir) of kPoolSize names from one walk. Once per
+    // collection while the pool lasts: picks replenish it themselves (below).
+    RandomPool pool;
+    pool.names.reserve(kPoolSize);
     uint64_t seen = 0;
     ForEach([&](std::string_view name, std::string_view) {
-      if (sample.size() < want) {
-        sample.emplace_back(name);
-      } else if (const uint64_t j = RandomBelow(seen + 1); j < want) {
-        sample[j].assign(name);
+      if (pool.names.size() < kPoolSize) {
+        pool.names.emplace_back(name);
+      } else if (const uint64_t j = RandomBelow(seen + 1); j < kPoolSize) {
+        pool.names[j].assign(name);
       }
       seen++;
       return true;
     });
-    if (pools.by_id.size() > RandomPools::kMaxPools && !pools.filled.empty()) {
-      pools.by_id.erase(pools.filled.front());
-      pools.filled.pop_front();
+    pool.present.insert(pool.names.begin(), pool.names.end());
+    if (it == pools.by_id.end()) {
+      if (pools.by_id.size() >= RandomPools::kMaxPools && !pools.built.empty()) {
+        pools.by_id.erase(pools.built.front());
+        pools.built.pop_front();
+      }
+      pools.built.push_back(id_);
     }
-    pools.filled.push_back(id_);
-    pools.by_id[id_] = std::move(sample);
+    it = pools.by_id.insert_or_assign(id_, std::move(pool)).first;
+  }
+  RandomPool& pool = it->second;
+  const std::string prefix = engine::MemberPrefix(id_, engine::MemberKind::kMember);
+  while (!pool.names.empty()) {
+    const size_t i = RandomBelow(pool.names.size());
+    std::string name = pool.names[i];
+    // The pick's slot goes to a uniformly random member of those in memory (a few O(1)
+    // draws from the MemTable, which holds the whole collection when memory is not limited),
+    // or else to a member a few places after it in key order (one seek, wrapping to the first):
+    // a uniform sample's successors are spread as evenly. So the pool stays a fair sample
+    // without another walk. A replacement already pooled leaves the slot empty.
+    std::optional<std::string> next;
+    std::string drawn;
+    if (engine_->RandomMemoryKeyWithPrefix(space_, prefix, 16, &drawn)) {
+      next.emplace(engine::MemberKeyName(drawn));
+    } else {
+      next = MemberAfter(name, 1 + RandomBelow(4));
+      if (!next) next = MemberAfter({}, 1);
+    }
+    pool.present.erase(name);
+    if (next && *next != name && pool.present.insert(*next).second) {
+      pool.names[i] = std::move(*next);
+    } else {
+      pool.names[i] = std::move(pool.names.back());
+      pool.names.pop_back();
+    }
+    if (std::optional<std::string> value = Find(name)) return {std::move(name), *value};
   }
   return At(RandomBelow(count_));  // a damaged walk: fall back to a position
 }

@@ -63,6 +63,9 @@ class CollectionObject {
   // The member's value (empty for a set), or nullopt.
   std::optional<std::string> Find(std::string_view name);
   bool Contains(std::string_view name) { return Find(name).has_value(); }
+  // Looks name up for a write about to happen (no read statistics, no promotion from disk), so
+  // that a table read error shows before a multi-member command's first write.
+  void Probe(std::string_view name);
   // Inserts or replaces; true if name is new. The encoding and storage convert as Redis's
   // rules and ours say. Written at once for member records, at Commit for inline storage.
   bool Upsert(std::string_view name, std::string_view value);
@@ -78,11 +81,12 @@ class CollectionObject {
   // The member at position index (0 <= index < size()) in storage order. O(1) inline; a walk
   // over the member records otherwise.
   std::pair<std::string, std::string> At(uint64_t index);
-  // A uniformly random member (REQUIRES: size() > 0). Inline: O(1). Member records have no
-  // positions to draw from, so picks come from a pool of names sampled uniformly (a reservoir
-  // over one walk of the collection, up to size()/32 of them) kept per collection id and
-  // refilled when used up: the walk's cost is shared by that many picks. A pooled name gone
-  // since is skipped (each pick is looked up).
+  // A random member (REQUIRES: size() > 0). Inline: uniform, O(1). Member records have no
+  // positions to draw from: picks come from a pool of 1024 names kept per collection id,
+  // first a uniform sample (a reservoir over one walk), then replenished by each pick with a
+  // member 1-4 places after it in key order (one seek), so the walk happens once per
+  // collection, not once per refill. A pooled name gone since is skipped (each pick is looked
+  // up). Near-uniform, as Redis's own random dict entry is.
   std::pair<std::string, std::string> RandomMember();
   // k distinct random members, 0 < k < size(), in random order.
   std::vector<std::pair<std::string, std::string>> RandomDistinct(uint64_t k);
@@ -100,6 +104,9 @@ class CollectionObject {
 
  private:
   void ParseInline();                       // raw_ -> items_
+  // The member `steps` places after name in key order (from the first when name is empty),
+  // or the last one before the end; nullopt if there is none after name.
+  std::optional<std::string> MemberAfter(std::string_view name, size_t steps);
   bool NeedsHashtable(std::string_view name, std::string_view value, uint64_t new_count) const;
   void MoveToMembers();                      // inline -> member records
   std::string MemberKey(std::string_view name) const;

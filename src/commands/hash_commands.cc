@@ -40,6 +40,11 @@ bool SetFields(CommandContext& ctx, int64_t* added) {
   }
   CollectionObject hash = HashOf(ctx);
   if (!LoadForWrite(ctx, &hash)) return false;
+  // Several fields of a member-record hash: all looked up before the first write (a table
+  // read error then stops the command before anything is logged).
+  if (ctx.args.size() > 4) {
+    for (size_t i = 2; i < ctx.args.size(); i += 2) hash.Probe(ctx.args[i]);
+  }
   *added = 0;
   for (size_t i = 2; i < ctx.args.size(); i += 2) {
     if (hash.Upsert(ctx.args[i], ctx.args[i + 1])) (*added)++;

@@ -59,9 +59,10 @@ Members ReadAll(CollectionObject& set) {
 // Before the first write of a command on a member-record set, reads each member it will touch,
 // so a table read error shows before anything is logged (an inline set holds its members in
 // the metadata Load already read).
+// One member needs no such pass: its own write looks it up before logging.
 void LookUpMembers(CollectionObject& set, std::span<const std::string> members) {
-  if (set.storage() != CollectionStorage::kMembers) return;
-  for (const std::string& m : members) set.Contains(m);
+  if (set.storage() != CollectionStorage::kMembers || members.size() < 2) return;
+  for (const std::string& m : members) set.Probe(m);
 }
 
 // The members at `positions` (storage order, each < size; repeats allowed), in the order asked.

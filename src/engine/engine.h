@@ -217,7 +217,9 @@ class Engine {
   // before logging: when that lookup fails on a table (or a read error is pending, see
   // TakeReadError) nothing is logged or applied, so the WAL never holds a write memory lacks.
   // encoding: the OBJECT ENCODING hint (see EncodingHint).
-  void Put(int db, std::string_view key, ValueType type, std::string_view value,
+  // Returns whether it replaced a live record (expired or not): a member record's Put tells
+  // its collection whether the member is new without a second lookup.
+  bool Put(int db, std::string_view key, ValueType type, std::string_view value,
            int64_t expire_at_ms, EncodingHint encoding = EncodingHint::kAuto);
   // Returns false if the key was absent (or already expired). keep_members: the key is a
   // collection whose member records live on under another key (RENAME): its id stays live.
@@ -257,6 +259,10 @@ class Engine {
   // read error ends the walk and is kept as the read error (TakeReadError).
   void ScanPrefix(int index, std::string_view prefix, std::string_view after,
                   const std::function<bool(std::string_view key, const RecordView&)>& visit);
+  // A uniformly random live record of database index's active MemTable whose key starts with
+  // prefix, found within `tries` O(1) draws (MemTable::RandomEntry); false if none was. For
+  // random picks among a collection's member records in memory (collection_ops.h).
+  bool RandomMemoryKeyWithPrefix(int index, std::string_view prefix, int tries, std::string* key);
   // A random live key; false if the database is empty.
   bool RandomKey(int db, std::string* key);
 

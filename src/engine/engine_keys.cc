@@ -354,9 +354,9 @@ std::optional<RecordView> Engine::Get(int db, std::string_view key, LookupMode m
   return v;
 }
 
-void Engine::Put(int db, std::string_view key, ValueType type, std::string_view value,
+bool Engine::Put(int db, std::string_view key, ValueType type, std::string_view value,
                  int64_t expire_at_ms, EncodingHint encoding) {
-  if (!read_error_.ok()) return;  // see TakeReadError
+  if (!read_error_.ok()) return false;  // see TakeReadError
   Mutation m;
   m.op = MutationOp::kPut;
   Address(db, &m);
@@ -366,9 +366,10 @@ void Engine::Put(int db, std::string_view key, ValueType type, std::string_view 
   m.expire_at_ms = expire_at_ms;
   m.encoding = encoding;
   Found old;
-  if (!Lookup(db, key, false, &old).ok()) return;  // read_error_ set: nothing logged
+  if (!Lookup(db, key, false, &old).ok()) return false;  // read_error_ set: nothing logged
   Log(m);
   ApplyKey(m, old);
+  return old.live();
 }
 
 bool Engine::Delete(int db, std::string_view key, bool keep_members) {

@@ -66,6 +66,19 @@ bool Engine::ContinueMemberErase(int64_t budget_us) {
   return false;
 }
 
+bool Engine::RandomMemoryKeyWithPrefix(int index, std::string_view prefix, int tries,
+                                       std::string* key) {
+  const MemTable& active = *dbs_[index].active;
+  for (int i = 0; i < tries; i++) {
+    const MemTable::Entry* e = active.RandomEntry(&rng_);
+    if (e == nullptr) return false;
+    if (MemTable::IsTombstone(e) || MemTable::Key(e).substr(0, prefix.size()) != prefix) continue;
+    key->assign(MemTable::Key(e));
+    return true;
+  }
+  return false;
+}
+
 void Engine::PruneDeadIds() {
   for (size_t i = static_cast<size_t>(databases()); i < dbs_.size(); i++) {
     std::map<uint64_t, uint64_t>& dead = dbs_[i].dead_ids;
