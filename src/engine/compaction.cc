@@ -174,10 +174,15 @@ bool PickTableCompaction(const DbTiers& tiers, size_t level,
     if (!PickLevel0(tiers, job)) return false;
   } else {
     if (!table->damage.ok()) return false;
-    TableList lower = OverlapsIn(tiers, level + 1, TableList{table});
+    // Nothing below: the table is rewritten in its own level (its output stays within its key
+    // range, so the level stays disjoint). Moving it down instead would sink a member space
+    // one level deeper at every collection's death (the crash test reached level 65, which a
+    // manifest refuses as damage).
+    const bool deepest = level + 1 >= tiers.levels.size() || tiers.levels[level + 1].empty();
+    TableList lower = deepest ? TableList() : OverlapsIn(tiers, level + 1, TableList{table});
     if (AnyDamaged(lower)) return false;
     job->input_level = static_cast<uint32_t>(level);
-    job->output_level = static_cast<uint32_t>(level + 1);
+    job->output_level = static_cast<uint32_t>(deepest ? level : level + 1);
     job->upper = TableList{table};
     job->lower = std::move(lower);
   }

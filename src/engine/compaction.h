@@ -107,9 +107,10 @@ struct CompactionJob {
 // are chosen.
 void FinishJob(const DbTiers& tiers, CompactionJob* job);
 
-// A job that rewrites `table` (of `level`) into the next level whatever the level sizes: for a
-// member space, a table that may hold records of dead collections (Engine::
-// MaybeStartCompaction), so their disk space comes back. A level-0 table goes with its run.
+// A job that rewrites `table` (of `level`) whatever the level sizes: for a member space, a
+// table that may hold records of dead collections (Engine::MaybeStartCompaction), so their
+// disk space comes back. A level-0 table goes down with its run; a deeper one merges into the
+// next level, or is rewritten in its own level when nothing is below it.
 // False if a damaged table is in the way.
 bool PickTableCompaction(const DbTiers& tiers, size_t level,
                          const std::shared_ptr<const TableFile>& table, CompactionJob* job);
