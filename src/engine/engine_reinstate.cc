@@ -96,6 +96,9 @@ bool Engine::ContinueReinstatement(int64_t budget_us) {
           MemTable::Touch(moved, std::max(last, MemTable::LastAccess(moved)));
         }
         dbs_[db].active = r.table;
+        // Entries marked before a collection died are in it still (its erase job went to the
+        // MemTable active then): erase them from this one too.
+        for (const auto& [id, since] : dbs_[db].dead_ids) member_erases_.push_back({r.table, id});
         RemoveFrozen(r.db_id, r.table);
         reinstating_.pop_front();
         continue;
