@@ -12,17 +12,6 @@ namespace organic::commands {
 
 namespace {
 
-KeySpec Key(int begin, int last, int step, std::vector<std::string> flags,
-            std::string notes = "") {
-  KeySpec ks;
-  ks.begin_index = begin;
-  ks.last_key = last;
-  ks.key_step = step;
-  ks.flags = std::move(flags);
-  ks.notes = std::move(notes);
-  return ks;
-}
-
 const char kScanComplexity[] =
     "O(1) for every call. O(N) for a complete iteration, including enough command calls for the "
     "cursor to return back to 0. N is the number of elements inside the collection..";
@@ -91,18 +80,18 @@ void RegisterHashCommandSpecs(CommandTable* table, const HashHandlers& h) {
 
   // COMMAND INFO key specs and tips (none of these key specs has notes).
   for (const char* name : {"hset", "hmset"}) {
-    table->Mutable(name)->key_specs = {Key(1, 0, 1, {"RW", "update"})};
+    table->Mutable(name)->key_specs = {MakeKeySpec(1, 0, 1, {"RW", "update"})};
   }
-  table->Mutable("hsetnx")->key_specs = {Key(1, 0, 1, {"RW", "insert"})};
+  table->Mutable("hsetnx")->key_specs = {MakeKeySpec(1, 0, 1, {"RW", "insert"})};
   for (const char* name : {"hget", "hmget", "hkeys", "hvals", "hgetall", "hrandfield", "hscan"}) {
-    table->Mutable(name)->key_specs = {Key(1, 0, 1, {"RO", "access"})};
+    table->Mutable(name)->key_specs = {MakeKeySpec(1, 0, 1, {"RO", "access"})};
   }
-  table->Mutable("hdel")->key_specs = {Key(1, 0, 1, {"RW", "delete"})};
+  table->Mutable("hdel")->key_specs = {MakeKeySpec(1, 0, 1, {"RW", "delete"})};
   for (const char* name : {"hlen", "hstrlen", "hexists"}) {
-    table->Mutable(name)->key_specs = {Key(1, 0, 1, {"RO"})};
+    table->Mutable(name)->key_specs = {MakeKeySpec(1, 0, 1, {"RO"})};
   }
   for (const char* name : {"hincrby", "hincrbyfloat"}) {
-    table->Mutable(name)->key_specs = {Key(1, 0, 1, {"RW", "access", "update"})};
+    table->Mutable(name)->key_specs = {MakeKeySpec(1, 0, 1, {"RW", "access", "update"})};
   }
   for (const char* name : {"hkeys", "hvals", "hgetall"}) {
     table->Mutable(name)->tips = {"nondeterministic_output_order"};
@@ -186,30 +175,30 @@ void RegisterSetCommandSpecs(CommandTable* table, const SetHandlers& h) {
       kScanComplexity, kReadSlow);
 
   // COMMAND INFO key specs and tips (none of these key specs has notes).
-  table->Mutable("sadd")->key_specs = {Key(1, 0, 1, {"RW", "insert"})};
-  table->Mutable("srem")->key_specs = {Key(1, 0, 1, {"RW", "delete"})};
+  table->Mutable("sadd")->key_specs = {MakeKeySpec(1, 0, 1, {"RW", "insert"})};
+  table->Mutable("srem")->key_specs = {MakeKeySpec(1, 0, 1, {"RW", "delete"})};
   for (const char* name : {"smembers", "smismember", "srandmember", "sscan"}) {
-    table->Mutable(name)->key_specs = {Key(1, 0, 1, {"RO", "access"})};
+    table->Mutable(name)->key_specs = {MakeKeySpec(1, 0, 1, {"RO", "access"})};
   }
   for (const char* name : {"sismember", "scard"}) {
-    table->Mutable(name)->key_specs = {Key(1, 0, 1, {"RO"})};
+    table->Mutable(name)->key_specs = {MakeKeySpec(1, 0, 1, {"RO"})};
   }
-  table->Mutable("spop")->key_specs = {Key(1, 0, 1, {"RW", "access", "delete"})};
-  table->Mutable("smove")->key_specs = {Key(1, 0, 1, {"RW", "access", "delete"}),
-                                        Key(2, 0, 1, {"RW", "insert"})};
+  table->Mutable("spop")->key_specs = {MakeKeySpec(1, 0, 1, {"RW", "access", "delete"})};
+  table->Mutable("smove")->key_specs = {MakeKeySpec(1, 0, 1, {"RW", "access", "delete"}),
+                                        MakeKeySpec(2, 0, 1, {"RW", "insert"})};
   for (const char* name : {"sinter", "sunion", "sdiff"}) {
-    table->Mutable(name)->key_specs = {Key(1, -1, 1, {"RO", "access"})};
+    table->Mutable(name)->key_specs = {MakeKeySpec(1, -1, 1, {"RO", "access"})};
   }
   // Redis 7.0.15's SINTERCARD key spec is not a range, which KeySpec cannot express:
   //   flags [RO, access], begin_search {type: index, spec: {index: 1}},
   //   find_keys {type: keynum, spec: {keynumidx: 0, firstkey: 1, keystep: 1}}
   // (keys are args[2 .. 1+numkeys]). It is left without key specs rather than given a wrong
   // range: with first_key 0 COMMAND INFO lists no key spec and COMMAND GETKEYS reports no keys.
-  table->Mutable("sinterstore")->key_specs = {Key(1, 0, 1, {"RW", "update"}),
-                                              Key(2, -1, 1, {"RO", "access"})};
+  table->Mutable("sinterstore")->key_specs = {MakeKeySpec(1, 0, 1, {"RW", "update"}),
+                                              MakeKeySpec(2, -1, 1, {"RO", "access"})};
   for (const char* name : {"sunionstore", "sdiffstore"}) {
-    table->Mutable(name)->key_specs = {Key(1, 0, 1, {"OW", "update"}),
-                                       Key(2, -1, 1, {"RO", "access"})};
+    table->Mutable(name)->key_specs = {MakeKeySpec(1, 0, 1, {"OW", "update"}),
+                                       MakeKeySpec(2, -1, 1, {"RO", "access"})};
   }
   for (const char* name : {"smembers", "sinter", "sunion", "sdiff"}) {
     table->Mutable(name)->tips = {"nondeterministic_output_order"};

@@ -13,6 +13,17 @@ void CommandTable::Register(CommandSpec spec) {
   commands_.push_back(std::move(spec));
 }
 
+KeySpec MakeKeySpec(int begin, int last, int step, std::vector<std::string> flags,
+                    std::string notes) {
+  KeySpec ks;
+  ks.begin_index = begin;
+  ks.last_key = last;
+  ks.key_step = step;
+  ks.flags = std::move(flags);
+  ks.notes = std::move(notes);
+  return ks;
+}
+
 CommandSpec MakeCommand(const char* name, int arity, uint32_t flags, int first_key, int last_key,
                         int key_step, CommandHandler handler, const char* group,
                         const char* summary, const char* since, const char* complexity,

@@ -51,6 +51,10 @@ CommandSpec MakeCommand(const char* name, int arity, uint32_t flags, int first_k
                         const char* summary, const char* since, const char* complexity,
                         std::vector<std::string> acl_categories);
 
+// A COMMAND INFO key spec (KeySpec's fields: begin index, last key, step, flags, notes).
+KeySpec MakeKeySpec(int begin, int last, int step, std::vector<std::string> flags,
+                    std::string notes = "");
+
 // Registration blocks, one per family (each in its own file).
 void RegisterConnectionCommands(CommandTable* table);
 void RegisterStringCommands(CommandTable* table);

@@ -379,11 +379,7 @@ namespace {
 // COMMAND INFO details from Redis 7.0.15's command JSON files.
 void AttachKeyspaceDocs(CommandTable* table) {
   auto key = [](int begin, int last, std::vector<std::string> flags) {
-    KeySpec ks;
-    ks.begin_index = begin;
-    ks.last_key = last;
-    ks.flags = std::move(flags);
-    return ks;
+    return MakeKeySpec(begin, last, 1, std::move(flags));
   };
   for (const char* name : {"del", "unlink"}) {
     table->Mutable(name)->key_specs = {key(1, -1, {"RM", "delete"})};

@@ -824,42 +824,33 @@ void RegisterStringCommands(CommandTable* table) {
       "O(N*M) where N and M are the lengths of s1 and s2, respectively", kReadSlow);
 
   // COMMAND INFO key specs and tips, from Redis 7.0.15's command JSON files.
-  auto key = [](int begin, int last, int step, std::vector<std::string> flags,
-                std::string notes = "") {
-    KeySpec ks;
-    ks.begin_index = begin;
-    ks.last_key = last;
-    ks.key_step = step;
-    ks.flags = std::move(flags);
-    ks.notes = std::move(notes);
-    return ks;
-  };
   for (const char* name : {"get", "getrange", "substr"}) {
-    table->Mutable(name)->key_specs = {key(1, 0, 1, {"RO", "access"})};
+    table->Mutable(name)->key_specs = {MakeKeySpec(1, 0, 1, {"RO", "access"})};
   }
-  table->Mutable("strlen")->key_specs = {key(1, 0, 1, {"RO"})};
-  table->Mutable("lcs")->key_specs = {key(1, 1, 1, {"RO", "access"})};
-  table->Mutable("mget")->key_specs = {key(1, -1, 1, {"RO", "access"})};
+  table->Mutable("strlen")->key_specs = {MakeKeySpec(1, 0, 1, {"RO"})};
+  table->Mutable("lcs")->key_specs = {MakeKeySpec(1, 1, 1, {"RO", "access"})};
+  table->Mutable("mget")->key_specs = {MakeKeySpec(1, -1, 1, {"RO", "access"})};
   table->Mutable("mget")->tips = {"request_policy:multi_shard"};
-  table->Mutable("set")->key_specs = {key(1, 0, 1, {"RW", "access", "update", "variable_flags"},
-                                          "RW and ACCESS due to the optional `GET` argument")};
+  table->Mutable("set")->key_specs = {
+      MakeKeySpec(1, 0, 1, {"RW", "access", "update", "variable_flags"},
+                  "RW and ACCESS due to the optional `GET` argument")};
   table->Mutable("set")->variable_key_flags = SetKeyFlags;
-  table->Mutable("setnx")->key_specs = {key(1, 0, 1, {"OW", "insert"})};
+  table->Mutable("setnx")->key_specs = {MakeKeySpec(1, 0, 1, {"OW", "insert"})};
   for (const char* name : {"setex", "psetex"}) {
-    table->Mutable(name)->key_specs = {key(1, 0, 1, {"OW", "update"})};
+    table->Mutable(name)->key_specs = {MakeKeySpec(1, 0, 1, {"OW", "update"})};
   }
-  table->Mutable("mset")->key_specs = {key(1, -1, 2, {"OW", "update"})};
+  table->Mutable("mset")->key_specs = {MakeKeySpec(1, -1, 2, {"OW", "update"})};
   table->Mutable("mset")->tips = {"request_policy:multi_shard", "response_policy:all_succeeded"};
-  table->Mutable("msetnx")->key_specs = {key(1, -1, 2, {"OW", "insert"})};
+  table->Mutable("msetnx")->key_specs = {MakeKeySpec(1, -1, 2, {"OW", "insert"})};
   table->Mutable("msetnx")->tips = {"request_policy:multi_shard", "response_policy:agg_min"};
   for (const char* name : {"getset", "incr", "decr", "incrby", "decrby", "incrbyfloat"}) {
-    table->Mutable(name)->key_specs = {key(1, 0, 1, {"RW", "access", "update"})};
+    table->Mutable(name)->key_specs = {MakeKeySpec(1, 0, 1, {"RW", "access", "update"})};
   }
   table->Mutable("getex")->key_specs = {
-      key(1, 0, 1, {"RW", "access", "update"}, "RW and UPDATE because it changes the TTL")};
-  table->Mutable("getdel")->key_specs = {key(1, 0, 1, {"RW", "access", "delete"})};
-  table->Mutable("append")->key_specs = {key(1, 0, 1, {"RW", "insert"})};
-  table->Mutable("setrange")->key_specs = {key(1, 0, 1, {"RW", "update"})};
+      MakeKeySpec(1, 0, 1, {"RW", "access", "update"}, "RW and UPDATE because it changes the TTL")};
+  table->Mutable("getdel")->key_specs = {MakeKeySpec(1, 0, 1, {"RW", "access", "delete"})};
+  table->Mutable("append")->key_specs = {MakeKeySpec(1, 0, 1, {"RW", "insert"})};
+  table->Mutable("setrange")->key_specs = {MakeKeySpec(1, 0, 1, {"RW", "update"})};
 }
 
 }  // namespace organic::commands
