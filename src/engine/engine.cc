@@ -574,6 +574,7 @@ bool Engine::StartFlush(Status* status, bool no_survivors) {
   auto v = EditVersion();
   FlushState next;
   next.generation = wal_->current_generation();
+  next.freeze_sequence = sequence_;
   next.no_survivors = no_survivors;
   next.changes_at_start = stats_.changes_since_save;
   for (size_t i = 0; i < dbs_.size(); i++) {
@@ -701,6 +702,7 @@ void Engine::InstallFlush(FlushResult result) {
   // The floor moves to the freeze: every older record is now in a table.
   v->floor_ids = flush_.floor_ids;
   v->wal_floor = flush_.generation;
+  v->floor_sequence = flush_.freeze_sequence;
   std::vector<std::shared_ptr<const DbTiers>> retired;
   for (uint64_t id : v->floor_ids) {
     bool live = false;
@@ -751,6 +753,7 @@ void Engine::InstallFlush(FlushResult result) {
 Manifest Engine::BuildManifest(const Version& v) const {
   Manifest m;
   m.wal_floor = v.wal_floor;
+  m.floor_sequence = v.floor_sequence;
   m.last_sequence = sequence_;
   m.next_file_number = next_file_number_.load();
   m.user_databases = static_cast<uint64_t>(databases());

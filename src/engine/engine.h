@@ -470,6 +470,7 @@ class Engine {
   struct FlushState {
     bool running = false;
     uint64_t generation = 0;         // WAL generation opened by the freeze
+    uint64_t freeze_sequence = 0;    // sequence_ at the freeze: all before it is in the tables
     std::vector<uint64_t> floor_ids; // database ids at the freeze
     std::vector<FlushInput> inputs;  // for a retry after an error
     bool no_survivors = false;

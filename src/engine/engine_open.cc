@@ -92,6 +92,7 @@ Status Engine::OpenTables(const Manifest& manifest) {
     v->dbs.push_back(tiers[i]);
   }
   v->wal_floor = manifest.wal_floor;
+  v->floor_sequence = manifest.floor_sequence;
   InstallVersion(v);
   return Status::Ok();
 }
@@ -131,7 +132,8 @@ Status Engine::Open() {
   // Sequence numbers rise through the log. A mutation not above the last one replayed is a
   // second copy that a retry after a WAL write error wrote to a new generation (wal_log.h):
   // applying it again would undo what followed it (SWAPDB) or repeat it.
-  uint64_t last_replayed = 0;
+  // Mutations up to the manifest's floor sequence are in the tables already.
+  uint64_t last_replayed = version_->floor_sequence;
   Status st = wal_->Recover(
       [this, &last_replayed](std::string_view payload) {
         Status st;

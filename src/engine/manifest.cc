@@ -43,6 +43,7 @@ void EncodeManifest(const Manifest& m, std::string* out) {
   PutVarint64(out, m.last_sequence);
   PutVarint64(out, m.next_file_number);
   PutVarint64(out, m.user_databases);
+  PutVarint64(out, m.floor_sequence);
   PutVarint64(out, m.databases.size());
   for (const ManifestDatabase& d : m.databases) {
     PutVarint64(out, d.id);
@@ -89,7 +90,9 @@ Status DecodeManifest(std::string_view in, const std::string& name, Manifest* m)
   uint64_t count = 0;
   if (!d.GetVarint(&out.wal_floor) || !d.GetVarint(&out.last_sequence) ||
       !d.GetVarint(&out.next_file_number) ||
-      (version >= 2 && !d.GetVarint(&out.user_databases)) || !d.GetVarint(&count) ||
+      (version >= 2 && (!d.GetVarint(&out.user_databases) ||
+                        !d.GetVarint(&out.floor_sequence))) ||
+      !d.GetVarint(&count) ||
       count > kMaxItems) {
     return bad("undecodable header");
   }

@@ -44,6 +44,11 @@ struct ManifestDatabase {
 
 struct Manifest {
   uint64_t wal_floor = 1;         // replay WAL generations >= this; older ones are obsolete
+  // Version 2: every mutation with a sequence number up to this one is in the tables (the
+  // freeze that opened generation wal_floor came after it). Replay skips them: a record that
+  // a WAL retry wrote a second time into a later generation (wal_log.h) must not be applied
+  // again on top of the tables (a SWAPDB twice would swap back). 0 = unknown (version 1).
+  uint64_t floor_sequence = 0;
   uint64_t last_sequence = 0;     // highest sequence number held by any table
   uint64_t next_file_number = 1;  // every sst-N.sst file has N < this
   // Version 2: databases[0, user_databases) are user databases 0, 1 ...; the next

@@ -67,6 +67,7 @@ struct Version {
   std::vector<uint64_t> floor_ids;
   std::vector<std::shared_ptr<const DbTiers>> retired;
   uint64_t wal_floor = 1;
+  uint64_t floor_sequence = 0;  // see Manifest::floor_sequence
 
   // The current tiers of id (live or retired), nullptr if unknown.
   std::shared_ptr<const DbTiers> Find(uint64_t id) const {

@@ -21,6 +21,7 @@ using organic::engine::Manifest;
 bool Same(const Manifest& a, const Manifest& b) {
   if (a.wal_floor != b.wal_floor || a.last_sequence != b.last_sequence ||
       a.next_file_number != b.next_file_number || a.user_databases != b.user_databases ||
+      a.floor_sequence != b.floor_sequence ||
       a.databases.size() != b.databases.size() ||
       a.tables.size() != b.tables.size()) {
     return false;
