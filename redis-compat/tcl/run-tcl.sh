@@ -187,7 +187,11 @@ for unit in $units; do
     total_failed=$((total_failed + 1))
     continue
   fi
-  if [[ -n "$server_bin" ]] && ! server_alive; then
+  # Each unit gets a fresh server when we start it: units change server-wide state and do not
+  # always restore it (unit/type/set's large-memory block leaves proto-max-bulk-len at 10 GB,
+  # after which unit/protocol's "out of range" bulk length is a valid one and the test waits
+  # for 2 GB that never come).
+  if [[ -n "$server_bin" ]] && { [[ "$unit" != "${units%% *}" ]] || ! server_alive; }; then
     stop_server
     start_server || { failures+=("$unit: server could not be restarted"); total_failed=$((total_failed + 1)); break; }
   fi
