@@ -34,6 +34,12 @@ inline bool ParseIntArgOr(std::string_view arg, protocol::ReplyBuilder* reply, i
 // no overflow to infinity. Defined in string_commands.cc.
 bool ParseLongDoubleValue(std::string_view s, long double* out);
 
+// value + incr as INCRBYFLOAT and HINCRBYFLOAT store it (Redis's 17-decimal %Lf form, trailing
+// zeros cut); false, with Redis's error written, when the sum is NaN or infinite. Defined in
+// string_commands.cc.
+bool AddFloatOrReply(long double value, long double incr, protocol::ReplyBuilder* reply,
+                     std::string* formatted);
+
 inline bool ArgIs(std::string_view arg, std::string_view option) {
   return EqualsIgnoreCase(arg, option);
 }

@@ -213,12 +213,8 @@ void HIncrByFloatCommand(CommandContext& ctx) {
       return;
     }
   }
-  value += incr;
-  if (std::isnan(value) || std::isinf(value)) {
-    ctx.reply->Error(protocol::kIncrFloatNanInf);
-    return;
-  }
-  const std::string formatted = FormatLongDouble(value);
+  std::string formatted;
+  if (!AddFloatOrReply(value, incr, ctx.reply, &formatted)) return;
   hash.Upsert(ctx.args[2], formatted);
   hash.Commit();
   ctx.reply->Bulk(formatted);

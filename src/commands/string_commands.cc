@@ -60,6 +60,17 @@ bool ParseLongDoubleValue(std::string_view s, long double* out) {
   return true;
 }
 
+bool AddFloatOrReply(long double value, long double incr, protocol::ReplyBuilder* reply,
+                     std::string* formatted) {
+  value += incr;
+  if (std::isnan(value) || std::isinf(value)) {
+    reply->Error(protocol::kIncrFloatNanInf);
+    return false;
+  }
+  *formatted = FormatLongDouble(value);
+  return true;
+}
+
 namespace {
 
 using engine::LookupMode;
@@ -458,12 +469,8 @@ void IncrByFloatCommand(CommandContext& ctx) {
     ctx.reply->Error(protocol::kNotFloat);
     return;
   }
-  value += incr;
-  if (std::isnan(value) || std::isinf(value)) {
-    ctx.reply->Error(protocol::kIncrFloatNanInf);
-    return;
-  }
-  const std::string formatted = FormatLongDouble(value);
+  std::string formatted;
+  if (!AddFloatOrReply(value, incr, ctx.reply, &formatted)) return;
   const int64_t expire_at_ms = old ? old->expire_at_ms : 0;
   ctx.engine->Put(db, ctx.args[1], ValueType::kString, formatted, expire_at_ms,
                   EncodingHint::kEmbstr);
