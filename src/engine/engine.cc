@@ -550,7 +550,8 @@ void Engine::PollBackground() {
   }
   // More work than one slice: come back on the next iteration even if no I/O wakes it.
   bool more = InstallSurvivors(kSurvivorSliceUs);
-  more = ContinueReinstatement(kSurvivorSliceUs) || more;
+  more = ContinueCheckpointCopy(kSurvivorSliceUs) || more;
+  more = ContinueCheckpointMarks(kSurvivorSliceUs) || more;
   more = ContinueMemberErase(kEraseSliceUs) || more;
   if (more && options_.wake_loop) options_.wake_loop();
 }
@@ -568,7 +569,6 @@ bool Engine::StartFlush(Status* status, bool no_survivors) {
   // Survivors of the previous flush not installed yet are dropped: their records are in the
   // tables, and a copy installed after this flush could be older than what this flush writes.
   pending_survivors_.clear();
-  DropReinstatements();
   *status = wal_->NewGeneration();
   if (!status->ok()) return false;
   auto v = EditVersion();
@@ -577,10 +577,26 @@ bool Engine::StartFlush(Status* status, bool no_survivors) {
   next.freeze_sequence = sequence_;
   next.no_survivors = no_survivors;
   next.changes_at_start = stats_.changes_since_save;
+  // Without a memory limit the flush is a checkpoint: nothing is frozen, the loop copies the
+  // dirty records first (CheckpointCopy).
+  next.keep_all = !no_survivors && options_.memtable_budget == 0 && options_.memory_unlimited;
   for (size_t i = 0; i < dbs_.size(); i++) {
     Database& db = dbs_[i];
     next.floor_ids.push_back(v->dbs[i]->id);
     if (db.active->entry_count() == 0) continue;
+    if (next.keep_all) {
+      CheckpointCopy copy;
+      copy.table = db.active;
+      copy.records = std::make_shared<CheckpointRecords>();
+      FlushInput in;
+      in.db_id = v->dbs[i]->id;
+      in.records = copy.records;
+      in.file_number = next_file_number_.fetch_add(1);
+      in.clean_since = sequence_;
+      next.inputs.push_back(std::move(in));
+      next.copies.push_back(std::move(copy));
+      continue;
+    }
     auto tiers = std::make_shared<DbTiers>(*v->dbs[i]);
     tiers->frozen.insert(tiers->frozen.begin(), db.active);
     FlushInput in;
@@ -596,7 +612,11 @@ bool Engine::StartFlush(Status* status, bool no_survivors) {
   InstallVersion(v);
   next.running = true;
   flush_ = std::move(next);
-  PostFlushJob();
+  if (flush_.copying()) {
+    ContinueCheckpointCopy(kSurvivorSliceUs);  // posts the write once the copies are whole
+  } else {
+    PostFlushJob();
+  }
   return true;
 }
 
@@ -636,8 +656,7 @@ void Engine::PostFlushJob() {
   opts.survivor_budget_bytes = options_.memtable_budget == 0 ? UINT64_MAX / 2
                                                              : options_.memtable_budget / 4;
   opts.no_survivors = flush_.no_survivors;
-  opts.keep_all = options_.memtable_budget == 0 && options_.memory_unlimited;
-  flush_.keep_all = opts.keep_all && !opts.no_survivors;
+  opts.keep_all = flush_.keep_all;  // decided at the start: a checkpoint's inputs are records
   std::vector<FlushInput> inputs = flush_.inputs;
   worker_.Post([this, inputs = std::move(inputs), opts = std::move(opts)] {
     if (Crash("flush:before-tables")) return;
@@ -675,11 +694,13 @@ void Engine::InstallFlush(FlushResult result) {
     for (const FlushInput& in : flush_.inputs) {
       if (in.db_id == out.db_id) input = &in;
     }
-    // A keep-all flush leaves a live database's frozen MemTable in place to come back.
-    bool live = false;
-    for (const auto& d : v->dbs) live = live || d->id == out.db_id;
-    if (input != nullptr && live && flush_.keep_all) {
-      reinstating_.push_back(Reinstatement{out.db_id, input->table, input->table->First()});
+    if (input != nullptr && flush_.keep_all) {
+      // The copied entries still at or below the checkpoint's sequence become clean.
+      for (const CheckpointCopy& copy : flush_.copies) {
+        if (copy.records == input->records) {
+          checkpoint_marks_.push_back(CheckpointMark{copy.table, flush_.freeze_sequence, {}});
+        }
+      }
     } else if (input != nullptr) {
       auto& frozen = tiers->frozen;
       frozen.erase(std::remove(frozen.begin(), frozen.end(), input->table), frozen.end());
@@ -737,13 +758,10 @@ void Engine::InstallFlush(FlushResult result) {
   stats_.last_save_unix = UnixTimeMs() / 1000;
   // As Redis after a BGSAVE: writes made while the flush ran are not in it, so they still count.
   stats_.changes_since_save -= std::min(stats_.changes_since_save, flush_.changes_at_start);
-  // A keep-all flush's tables are the whole data set (a million entries take ~50 ms to free):
-  // the worker frees those it does not hand back. A budgeted flush's are at most half the
-  // budget and are freed here, so that the server's purge right after the install returns
-  // their pages (queued behind a compaction on the worker, they let RSS pass its bound).
-  if (flush_.keep_all) {
-    for (FlushInput& in : flush_.inputs) ReleaseOnWorker(std::move(in.table));
-  }
+  // A budgeted flush's frozen tables are at most half the budget and are freed here, so that
+  // the server's purge right after the install returns their pages (queued behind a
+  // compaction on the worker, they let RSS pass its bound). A checkpoint's copies are a few
+  // large chunks.
   flush_ = FlushState();
   PostManifestWrite(wal_->ForgetGenerationsBefore(version_->wal_floor));
   wal_base_size_ = wal_->total_size();
@@ -872,6 +890,10 @@ uint64_t Engine::PendingFileFloor() const {
 Status Engine::WaitForBackground() {
   while (flush_.running || compaction_.running || manifests_pending_ > 0) {
     if (flush_.running && flush_.failed) return flush_.error;
+    if (flush_.copying()) {
+      ContinueCheckpointCopy(INT64_MAX);  // the loop's part of a checkpoint, all at once
+      continue;
+    }
     {
       std::unique_lock lock(done_mu_);
       done_cv_.wait(lock, [this] { return !done_.empty(); });

@@ -203,7 +203,7 @@ Status Engine::Reload() {
   compaction_ = CompactionState();
   damage_found_.clear();  // tables of the Version being dropped
   pending_survivors_.clear();
-  reinstating_.clear();
+  checkpoint_marks_.clear();
   return Open();
 }
 

@@ -48,6 +48,24 @@ Status WriteTable(FileSystem* fs, const std::string& dir, uint64_t file_number, 
   return Status::Ok();
 }
 
+void EncodeEntryForTable(const MemTable::Entry* e, std::string* out, int64_t* keys_delta,
+                         int64_t* volatile_delta) {
+  const uint8_t tier = MemTable::Tier(e);
+  const bool tombstone = tier & MemTable::kTombstone;
+  const int64_t exp = MemTable::ExpireAt(e);
+  TableRecord r;
+  r.tombstone = tombstone;
+  r.type = MemTable::Type(e);
+  r.encoding = MemTable::Encoding(e);
+  r.sequence = MemTable::Sequence(e);
+  r.expire_at_ms = tombstone ? 0 : exp;
+  if (!tombstone) r.value = MemTable::Value(e);
+  EncodeTableRecord(r, out);
+  *keys_delta += (tombstone ? 0 : 1) - ((tier & MemTable::kShadowsLive) ? 1 : 0);
+  *volatile_delta +=
+      (!tombstone && exp != 0 ? 1 : 0) - ((tier & MemTable::kShadowsVolatile) ? 1 : 0);
+}
+
 namespace {
 
 // The access count above which an entry survives: above the temperature, and high enough that
@@ -88,6 +106,11 @@ FlushResult RunFlush(const std::vector<FlushInput>& inputs, const FlushOptions& 
   // Temperature: EWMA of the mean access count of live entries.
   uint64_t live = 0, access_sum = 0;
   for (const FlushInput& in : inputs) {
+    if (in.records != nullptr) {  // a checkpoint: the copy measured them
+      live += in.records->live;
+      access_sum += in.records->access_sum;
+      continue;
+    }
     for (MemTable::Entry* e = in.table->First(); e != nullptr; e = MemTable::Next(e)) {
       if (MemTable::IsTombstone(e)) continue;
       live++;
@@ -97,8 +120,7 @@ FlushResult RunFlush(const std::vector<FlushInput>& inputs, const FlushOptions& 
   double mean = live == 0 ? 0 : static_cast<double>(access_sum) / static_cast<double>(live);
   result.temperature =
       options.ewma_alpha * mean + (1 - options.ewma_alpha) * options.previous_temperature;
-  const bool keep_all = options.keep_all && !options.no_survivors;
-  uint32_t threshold = options.no_survivors || keep_all
+  uint32_t threshold = options.no_survivors || options.keep_all
                            ? UINT32_MAX
                            : SurvivalThreshold(inputs, result.temperature,
                                                options.survivor_budget_bytes, now_ms);
@@ -110,6 +132,17 @@ FlushResult RunFlush(const std::vector<FlushInput>& inputs, const FlushOptions& 
     Status st = WriteTable(
         options.fs, options.dir, in.file_number, in.db_id, 0, options.sstable,
         [&](const TableAdd& add) -> Status {
+          if (in.records != nullptr) {
+            // A checkpoint: the loop chose and encoded the records, and memory keeps them all.
+            const CheckpointRecords& r = *in.records;
+            result.entries += r.examined;
+            result.dead_dropped += r.dead_dropped;
+            result.written += r.count();
+            result.survivors += r.examined - r.dead_dropped;
+            out.table_keys_delta = r.table_keys_delta;
+            out.table_volatile_delta = r.table_volatile_delta;
+            return r.ForEach(add);
+          }
           for (MemTable::Entry* e = in.table->First(); e != nullptr; e = MemTable::Next(e)) {
             result.entries++;
             if (IsDeadMember(in.dead_ids, MemTable::Key(e))) {
@@ -120,12 +153,8 @@ FlushResult RunFlush(const std::vector<FlushInput>& inputs, const FlushOptions& 
             bool tombstone = tier & MemTable::kTombstone;
             int64_t exp = MemTable::ExpireAt(e);
             uint32_t access = MemTable::AccessCount(e);
-            bool survives =
-                !tombstone && (keep_all || access > threshold) && (exp == 0 || exp > now_ms);
-            if (survives && keep_all) {
-              // The loop takes the frozen MemTable back whole (Engine::Reinstatement).
-              out.kept++;
-            } else if (survives) {
+            bool survives = !tombstone && access > threshold && (exp == 0 || exp > now_ms);
+            if (survives) {
               Survivor s;
               s.key.assign(MemTable::Key(e));
               s.value.assign(MemTable::Value(e));
@@ -141,20 +170,10 @@ FlushResult RunFlush(const std::vector<FlushInput>& inputs, const FlushOptions& 
               if (!survives) result.clean_dropped++;
               continue;
             }
-            TableRecord r;
-            r.tombstone = tombstone;
-            r.type = MemTable::Type(e);
-            r.encoding = MemTable::Encoding(e);
-            r.sequence = MemTable::Sequence(e);
-            r.expire_at_ms = tombstone ? 0 : exp;
-            if (!tombstone) r.value = MemTable::Value(e);
             encoded.clear();
-            EncodeTableRecord(r, &encoded);
+            EncodeEntryForTable(e, &encoded, &out.table_keys_delta, &out.table_volatile_delta);
             RETURN_IF_ERROR(add(MemTable::Key(e), encoded));
             result.written++;
-            out.table_keys_delta += (tombstone ? 0 : 1) - ((tier & MemTable::kShadowsLive) ? 1 : 0);
-            out.table_volatile_delta += (!tombstone && exp != 0 ? 1 : 0) -
-                                        ((tier & MemTable::kShadowsVolatile) ? 1 : 0);
           }
           return Status::Ok();
         },
@@ -176,7 +195,7 @@ FlushResult RunFlush(const std::vector<FlushInput>& inputs, const FlushOptions& 
       return result;
     }
     if (out.table != nullptr) result.bytes_written += out.table->meta.file_size;
-    result.survivors += out.survivors.size() + out.kept;
+    result.survivors += out.survivors.size();
     result.outputs.push_back(std::move(out));
   }
   result.duration_us = MonotonicUs() - start;

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/checkpoint_records.h"
 #include "engine/collection_meta.h"
 #include "engine/memtable.h"
 #include "engine/record.h"
@@ -35,7 +36,10 @@ namespace organic::engine {
 
 struct FlushInput {
   uint64_t db_id = 0;
-  std::shared_ptr<MemTable> table;  // frozen
+  std::shared_ptr<MemTable> table;  // frozen (nullptr for a checkpoint's input)
+  // A checkpoint's input instead of a frozen MemTable: the records the loop copied out of the
+  // active one (Engine::CheckpointCopy), written as they are.
+  std::shared_ptr<const CheckpointRecords> records;
   uint64_t file_number = 0;         // for this database's table, if it gets one
   // A member space's dead collections at the freeze: their records are dropped, not written
   // and not kept (collection_meta.h).
@@ -55,10 +59,9 @@ struct FlushOptions {
   // DEBUG RELOAD: everything goes to disk, nothing survives.
   bool no_survivors = false;
   // No memory budget (none configured, or a Redis maxmemory policy): memory is not what the
-  // flush frees, so every live entry survives whatever its count. The flush is then a
-  // checkpoint: the WAL generation becomes deletable, the data stays in memory as clean copies,
-  // as Redis keeps everything in RAM across a BGSAVE. The flush then makes no Survivor
-  // copies: the loop takes the frozen MemTable back (Engine::Reinstatement). no_survivors wins.
+  // flush frees, so every live entry stays. The flush is then a checkpoint (its inputs are
+  // CheckpointRecords, not frozen MemTables): the WAL generation becomes deletable, the data
+  // stays in memory, as Redis keeps everything in RAM across a BGSAVE. no_survivors wins.
   bool keep_all = false;
 };
 
@@ -78,7 +81,6 @@ struct FlushOutput {
   uint64_t db_id = 0;
   std::shared_ptr<const TableFile> table;  // nullptr if no dirty entry
   std::vector<Survivor> survivors;
-  uint64_t kept = 0;  // keep_all: live entries left in the frozen MemTable (no copies made)
   int64_t table_keys_delta = 0;
   int64_t table_volatile_delta = 0;
 };
@@ -95,6 +97,12 @@ struct FlushResult {
   uint64_t bytes_written = 0;  // table bytes
   int64_t duration_us = 0;
 };
+
+// Appends the table record of a MemTable entry to *out (EncodeTableRecord), and adds what
+// writing it changes in the tables' key counts to *keys_delta and *volatile_delta: (entry live)
+// - (it shadows a live record), from its tier flags, with no lookup.
+void EncodeEntryForTable(const MemTable::Entry* e, std::string* out, int64_t* keys_delta,
+                         int64_t* volatile_delta);
 
 // Runs on the worker. On error the result's status says why and no table of this flush is kept
 // (partial files are deleted); the frozen MemTables are untouched and stay readable.

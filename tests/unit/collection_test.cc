@@ -447,8 +447,8 @@ TEST_CASE("collections: compaction gives back the disk space of a deleted collec
   CHECK(sh.engine().dead_collections() == 1);
   // With nothing urgent to compact, the member space's table is rewritten without the dead
   // hash's records, and the id is forgotten once no table may hold it.
-  // (Bounded by iterations, not time: a reinstatement in progress, in 250 us slices per
-  // PollBackground, holds the id until it ends, which takes many slices under sanitizers.)
+  // (Bounded by iterations, not time: the slices of work in 250 us per PollBackground take
+  // many iterations under sanitizers.)
   for (int i = 0; i < 2000 && sh.engine().dead_collections() > 0; i++) {
     sh.engine().MaybeStartCompaction();
     REQUIRE(sh.engine().WaitForBackground().ok());

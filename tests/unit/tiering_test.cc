@@ -73,7 +73,7 @@ void CheckAgainstModel(Engine& e, const Model& model, int databases) {
 
 // A random walk of writes, deletes, TTLs, reads, flushes (some left running), SWAPDB, FLUSHDB,
 // reloads and restarts, checked against a model. budget 0 makes every flush a keep-all one
-// (the frozen MemTable comes back: Engine::Reinstatement).
+// (checkpoints: Engine::CheckpointCopy).
 namespace {
 void RandomWalkMatchesModel(uint64_t budget) {
   TempDir dir;
@@ -245,76 +245,92 @@ TEST_CASE("tiering: without a budget a flush keeps every key in memory as a clea
   CHECK(e->TierOf(1, "cold") == Tier::kMemory);
 }
 
-// The keep-all flush's frozen MemTable comes back whole when few writes came in meanwhile
-// (they move into it), and is copied from when many did; a freeze or FLUSHDB in the middle
-// drops it (its records are in the table).
-TEST_CASE("tiering: a keep-all flush's frozen MemTable comes back as the active one") {
+// A keep-all flush is a checkpoint (Engine::CheckpointCopy): nothing is frozen, the loop copies
+// the dirty records in slices while writes go on, and once the table is durable the copied
+// entries become clean. Writes on both sides of the copy's cursor must come out right, in
+// memory, in the key count, in the next flush, and after a restart from the tables and the WAL.
+TEST_CASE("tiering: a checkpoint copies the dirty records while writes go on, freezing nothing") {
   TempDir dir;
   auto e = Open(dir.path(), 4, /*budget=*/0);
   const int kKeys = 200000;
   auto key = [](int i) { return "key" + std::to_string(i); };
   for (int i = 0; i < kKeys; i++) e->Put(0, key(i), ValueType::kString, "v" + std::to_string(i), 0);
   e->Delete(0, key(7));  // a new key deleted: no tombstone at all
-  e->Put(0, "gone", ValueType::kString, "x", 0);
-  // While the flush runs: a delete of one of its keys, a new key, an overwrite (they move
-  // into the frozen table when it comes back).
+  for (const char* k : {"a-live", "a-gone", "z-gone"}) e->Put(0, k, ValueType::kString, "x", 0);
   Status st;
   REQUIRE(e->StartFlush(&st));
-  e->Delete(0, "gone");
-  e->Put(0, "new", ValueType::kString, "n", 0);
+  CHECK(e->frozen_memtable_entries() == 0);
+  // The start copied one slice: the "a-" keys (first in order) but not the 200,000 after them.
+  // Behind the cursor: a copied key deleted (its table record must stay hidden) and a new key.
+  // Ahead of it: a key deleted before the copy reaches it, a new key, an overwrite.
+  e->Delete(0, "a-gone");
+  e->Put(0, "a-new", ValueType::kString, "an", 0);
+  e->Delete(0, "z-gone");
+  e->Put(0, "z-new", ValueType::kString, "zn", 0);
   e->Put(0, key(1), ValueType::kString, "over", 0);
   REQUIRE(e->WaitForBackground().ok());
-  CHECK(e->stats().last_flush_survivors == kKeys);
-  for (int i = 0; i < 10000 && e->frozen_memtable_entries() != 0; i++) e->PollBackground();
-  CHECK(e->frozen_memtable_entries() == 0);
-  CHECK(e->memtable_entries() == kKeys + 1);  // the keys, "new", and "gone"'s tombstone
-  CHECK(e->KeyCount(0) == kKeys);
-  CHECK_FALSE(e->Get(0, "gone", LookupMode::kNoTouch).has_value());
-  CHECK_FALSE(e->Get(0, key(7), LookupMode::kNoTouch).has_value());
-  CHECK(e->Get(0, "new", LookupMode::kNoTouch)->value == "n");
-  CHECK(e->Get(0, key(1), LookupMode::kNoTouch)->value == "over");
-  CHECK(e->Get(0, key(2), LookupMode::kNoTouch)->value == "v2");
+  for (int i = 0; i < 10000; i++) e->PollBackground();  // the marking slices
+  auto check = [&] {
+    CHECK(e->KeyCount(0) == kKeys + 2);  // less key7, plus a-live, a-new, z-new
+    for (const char* k : {"a-gone", "z-gone"}) {
+      CHECK_FALSE(e->Get(0, k, LookupMode::kNoTouch).has_value());
+    }
+    CHECK_FALSE(e->Get(0, key(7), LookupMode::kNoTouch).has_value());
+    CHECK(e->Get(0, "a-live", LookupMode::kNoTouch)->value == "x");
+    CHECK(e->Get(0, "a-new", LookupMode::kNoTouch)->value == "an");
+    CHECK(e->Get(0, "z-new", LookupMode::kNoTouch)->value == "zn");
+    CHECK(e->Get(0, key(1), LookupMode::kNoTouch)->value == "over");
+    CHECK(e->Get(0, key(3), LookupMode::kNoTouch)->value == "v3");
+  };
+  check();
   CHECK(e->TierOf(0, key(kKeys - 1)) == Tier::kMemory);
-  // The entries that came back are clean: the next flush writes only the three changes, and
-  // the tables' count stays exact through a reopen from them alone.
+  CHECK(e->memtable_entries() == kKeys + 3);  // the keys, and a-gone's tombstone
+  // The copied entries are clean now: the next checkpoint writes only what changed after the
+  // first one started (a-gone's tombstone, a-new, z-new, key1), and its marking drops the
+  // tombstone.
   REQUIRE(e->Flush().ok());
-  CHECK(e->stats().last_flush_written == 3);
-  for (int i = 0; i < 10000 && e->frozen_memtable_entries() != 0; i++) e->PollBackground();
-  CHECK(e->memtable_entries() == kKeys);  // the tombstone went with the marking
+  CHECK(e->stats().last_flush_written == 4);
+  for (int i = 0; i < 10000; i++) e->PollBackground();
+  CHECK(e->memtable_entries() == kKeys + 2);
+  check();
 
-  // Many writes during the flush: the frozen entries the active MemTable lacks are copied.
+  // Many writes during the copy, on both sides of the cursor: each one is written again by the
+  // next checkpoint (whether or not the copy caught it), and nothing else is.
   REQUIRE(e->StartFlush(&st));
   for (int i = 0; i < kKeys; i += 2) e->Put(0, key(i), ValueType::kString, "w", 0);
   REQUIRE(e->WaitForBackground().ok());
-  for (int i = 0; i < 100000 && e->frozen_memtable_entries() != 0; i++) e->PollBackground();
-  CHECK(e->frozen_memtable_entries() == 0);
-  CHECK(e->memtable_entries() == kKeys);
+  for (int i = 0; i < 10000; i++) e->PollBackground();
   for (int i = 0; i < kKeys; i += 331) {
+    if (i == 7) continue;
     CHECK(e->Get(0, key(i), LookupMode::kNoTouch)->value ==
           (i % 2 == 0 ? "w" : (i == 1 ? "over" : "v" + std::to_string(i))));
     CHECK(e->TierOf(0, key(i)) == Tier::kMemory);
   }
   REQUIRE(e->Flush().ok());
   CHECK(e->stats().last_flush_written == kKeys / 2);
+  // A restart finds the same data in the tables and the WAL after them.
+  e.reset();
+  e = Open(dir.path(), 4, /*budget=*/0);
+  check();
 
-  // A freeze in the middle drops the frozen table (reads find the keys on disk and promote),
-  // and FLUSHDB in the middle leaves nothing behind.
+  // A checkpoint that starts while the last one's marking goes on, and FLUSHDB in the middle of
+  // a copy, which leaves nothing behind.
   REQUIRE(e->StartFlush(&st));
   REQUIRE(e->WaitForBackground().ok());
   e->PollBackground();
   REQUIRE(e->StartFlush(&st));
-  REQUIRE(e->WaitForBackground().ok());
-  CHECK(e->KeyCount(0) == kKeys);
+  CHECK(e->KeyCount(0) == kKeys + 2);
   CHECK(e->Get(0, key(3), LookupMode::kRead)->value == "v3");
   CHECK(e->TierOf(0, key(3)) == Tier::kMemory);
-  e->PollBackground();
   e->FlushDb(0);
+  REQUIRE(e->WaitForBackground().ok());
   for (int i = 0; i < 1000; i++) e->PollBackground();
   CHECK(e->KeyCount(0) == 0);
   CHECK(e->memtable_entries() == 0);
   CHECK_FALSE(e->Get(0, key(3), LookupMode::kNoTouch).has_value());
   REQUIRE(e->Reload().ok());
   CHECK(e->KeyCount(0) == 0);
+  CHECK_FALSE(e->Get(0, key(3), LookupMode::kNoTouch).has_value());
 }
 
 TEST_CASE("tiering: admission keeps a tail of single reads out and promotes a key read "
