@@ -489,7 +489,9 @@ class Engine {
   // the record copied (a copied live key that is then deleted leaves a tombstone, not nothing,
   // or the table would bring it back), and an entry the cursor has not passed describes the
   // old tiers, which the copy will not change for it. So the copy is never redone: a failed
-  // write is retried with the same records.
+  // write is retried with the same records. Reads do not see the table-to-be, so until the
+  // install a delete never erases an entry (ApplyKey leaves a tombstone): the bits may say
+  // "nothing live below" where the old tiers still hold a record the copy's tombstone hides.
   struct CheckpointCopy {
     std::shared_ptr<MemTable> table;  // the database's active MemTable at the start
     std::shared_ptr<CheckpointRecords> records;
@@ -660,6 +662,8 @@ class Engine {
   // Installs pending survivors for about budget_us; true if some remain.
   bool InstallSurvivors(int64_t budget_us);
 
+  // A checkpoint's table is being copied or written: not yet in the version.
+  bool CheckpointPending() const { return flush_.running && flush_.keep_all; }
   // Copies for about budget_us; true if work remains. Posts the write when the copy is whole.
   bool ContinueCheckpointCopy(int64_t budget_us);
   struct CheckpointMark {

@@ -175,7 +175,12 @@ Status Engine::ApplyKey(const Mutation& m, const Found& old) {
       db.keys--;
       if (old.record.expire_at_ms != 0) db.volatile_keys--;
       uint8_t shadows = ShadowBits(old);
-      if (shadows & MemTable::kShadowsLive) {
+      // While a checkpoint's table is on its way, the bits describe the tiers below with that
+      // table in them, but reads do not see it yet: a key whose copied record is a tombstone
+      // over an older live one, then written again and deleted, has bits saying "nothing live
+      // below", and erasing it would show the older record until the install. A tombstone
+      // that shadows nothing costs the counts nothing (CheckpointCopy in engine.h).
+      if ((shadows & MemTable::kShadowsLive) || CheckpointPending()) {
         db.active->Upsert(m.key, m.sequence, ValueType::kString, 0, std::string_view(),
                           EncodingHint::kAuto, MemTable::kTombstone | shadows);
       } else {
@@ -243,6 +248,16 @@ Status Engine::Apply(const Mutation& m) {
         old = Found();
         old.tier = Tier::kDisk;
         old.unreadable = true;
+      }
+      // A record at or after m's sequence: a checkpoint's fuzzy copy (Engine::CheckpointCopy)
+      // caught the key in a later state, which includes m's effect. The replay leaves the key
+      // alone until its WAL records pass that state: applying m over it would mix the two (a
+      // SETEXPIRE copies the later value up under m's older sequence) and take a collection
+      // the later state names for the one m ended. The counts stay exact: the table's were
+      // computed for the state it holds. Never on the live path (m is the newest record).
+      if (replaying_ && old.tier != Tier::kNone && !old.unreadable &&
+          old.record.sequence >= m.sequence) {
+        return Status::Ok();
       }
       return ApplyKey(m, old);
     }

@@ -87,7 +87,7 @@ void Engine::PruneDeadIds() {
     auto holds = [&](uint64_t id, uint64_t since) {
       // A checkpoint copying or writing may hold records of a collection that died after its
       // start (CheckpointCopy): they are in no tier the checks below see yet.
-      if (flush_.running && flush_.keep_all && since > flush_.freeze_sequence) return true;
+      if (CheckpointPending() && since > flush_.freeze_sequence) return true;
       const std::string lo = MemberPrefix(id, MemberKind::kMember).substr(0, 8);
       const std::string hi = MemberPrefix(id + 1, MemberKind::kMember).substr(0, 8);
       auto in_memory = [&](const MemTable& t) {
